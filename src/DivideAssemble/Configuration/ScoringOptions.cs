@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace DivideAssemble;
+
+/// <summary>Options of scoring: the anomaly map, the image score and calibration of the thresholds.</summary>
+public sealed class ScoringOptions
+{
+    /// <summary>Gets or sets γ of eq. 7, the weight of the normalised reconstruction score against the alignment score (DAAD+).</summary>
+    /// <value>The default value is 0.9 (the paper's).</value>
+    [Range(0.0, 1.0)]
+    public double Gamma { get; set; } = 0.9;
+
+    /// <summary>Gets or sets the standard deviation, in pixels at input resolution, of the Gaussian that smooths the anomaly map; 0 turns smoothing off.</summary>
+    /// <value>The default value is 4.</value>
+    [Range(0.0, 64.0)]
+    public double SmoothingSigma { get; set; } = 4;
+
+    /// <summary>Gets or sets how the reconstruction score R(x) is pooled from the anomaly map.</summary>
+    /// <value>The default value is <see cref="ImageScorePooling.Mean"/>.</value>
+    public ImageScorePooling Pooling { get; set; } = ImageScorePooling.Mean;
+
+    /// <summary>Gets or sets the fraction of highest map values averaged by <see cref="ImageScorePooling.TopMean"/>.</summary>
+    /// <value>The default value is 0.01.</value>
+    [Range(1e-6, 1.0)]
+    public double TopFraction { get; set; } = 0.01;
+
+    /// <summary>Gets or sets the false-positive rate on held-back normal images at which the image threshold is calibrated.</summary>
+    /// <value>The default value is 0.05.</value>
+    [Range(0.0, 1.0)]
+    public double TargetFalsePositiveRate { get; set; } = 0.05;
+
+    /// <summary>Gets or sets the fraction of normal pixels allowed above the pixel threshold that draws defect masks.</summary>
+    /// <value>The default value is 0.001.</value>
+    [Range(0.0, 1.0)]
+    public double PixelFalsePositiveRate { get; set; } = 0.001;
+
+    /// <summary>Gets or sets a manual image threshold on the combined score; <see langword="null"/> uses the calibrated one.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public double? Threshold { get; set; }
+
+    /// <summary>Returns a copy.</summary>
+    public ScoringOptions Clone() => (ScoringOptions)MemberwiseClone();
+}

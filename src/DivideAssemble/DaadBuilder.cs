@@ -1,0 +1,203 @@
+using Microsoft.Extensions.Logging;
+
+namespace DivideAssemble;
+
+/// <summary>
+/// Fluent builder of an <see cref="AnomalyDetector"/>. Every <c>WithX</c> guards its arguments;
+/// <see cref="Build"/> validates the whole configuration and reports every problem at once.
+/// </summary>
+/// <example>
+/// <code>
+/// using var detector = DaadBuilder.Create()
+///     .WithImageSize(128)
+///     .WithBlockDivision(8, 8, 1)
+///     .WithMemory(500)
+///     .WithAdversarialTraining()
+///     .OnDevice("cpu")
+///     .Build();
+/// </code>
+/// </example>
+public sealed class DaadBuilder
+{
+    private readonly DaadOptions options;
+    private ILogger? logger;
+
+    private DaadBuilder(DaadOptions options) => this.options = options;
+
+    /// <summary>Starts from the library defaults (<see cref="DaadOptions.Default"/>).</summary>
+    public static DaadBuilder Create() => new(DaadOptions.Default);
+
+    /// <summary>Starts from a copy of the given options (for example <see cref="DaadOptions.Paper"/>).</summary>
+    public static DaadBuilder Create(DaadOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new DaadBuilder(options.Clone());
+    }
+
+    /// <summary>Sets the model variant.</summary>
+    public DaadBuilder WithVariant(ModelVariant variant)
+    {
+        if (!Enum.IsDefined(variant))
+        {
+            throw new ArgumentOutOfRangeException(nameof(variant), variant, "Unknown variant.");
+        }
+
+        options.Network.Variant = variant;
+        return this;
+    }
+
+    /// <summary>Sets the image side S (images are resized to S×S).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 8.</exception>
+    public DaadBuilder WithImageSize(int size)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 8);
+        options.Network.ImageSize = size;
+        return this;
+    }
+
+    /// <summary>Sets the number of image channels (1 grey, 3 RGB).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channels"/> is outside 1..4.</exception>
+    public DaadBuilder WithChannels(int channels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(channels, 4);
+        options.Network.Channels = channels;
+        return this;
+    }
+
+    /// <summary>Sets the depth and widths of the encoder/decoder.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is below 1.</exception>
+    public DaadBuilder WithArchitecture(int depth, int baseWidth, int maxWidth = 512)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(baseWidth, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxWidth, 1);
+        options.Network.Depth = depth;
+        options.Network.BaseWidth = baseWidth;
+        options.Network.MaxWidth = maxWidth;
+        return this;
+    }
+
+    /// <summary>Sets the block division ratios r_h, r_w, r_c (the same at every scale).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A ratio is below 1.</exception>
+    public DaadBuilder WithBlockDivision(int heightRatio, int widthRatio, int channelRatio = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(heightRatio, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(widthRatio, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(channelRatio, 1);
+        options.Network.HeightRatio = heightRatio;
+        options.Network.WidthRatio = widthRatio;
+        options.Network.ChannelRatio = channelRatio;
+        options.Network.PerPixel = false;
+        return this;
+    }
+
+    /// <summary>Uses one block per pixel at every scale (MemAE's pixel-wise memory).</summary>
+    public DaadBuilder WithPixelBlocks()
+    {
+        options.Network.PerPixel = true;
+        return this;
+    }
+
+    /// <summary>Sets the memory size and addressing.</summary>
+    /// <param name="items">Items per scale's bank (N).</param>
+    /// <param name="temperature">Softmax temperature of the addressing.</param>
+    /// <param name="shrinkThreshold">MemAE hard-shrinkage threshold; 0 turns it off.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
+    public DaadBuilder WithMemory(int items, double temperature = 1.0, double shrinkThreshold = 0.0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(items, 1);
+        if (!(temperature > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be positive.");
+        }
+
+        if (!(shrinkThreshold >= 0 && shrinkThreshold < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(shrinkThreshold), shrinkThreshold, "The shrink threshold must lie in [0, 1).");
+        }
+
+        options.Network.MemoryItems = items;
+        options.Network.MemoryTemperature = temperature;
+        options.Network.ShrinkThreshold = shrinkThreshold;
+        return this;
+    }
+
+    /// <summary>Selects DAAD+: adversarial training with a DCGAN discriminator and the alignment score.</summary>
+    public DaadBuilder WithAdversarialTraining()
+    {
+        options.Network.Variant = ModelVariant.DaadPlus;
+        return this;
+    }
+
+    /// <summary>Sets epochs and batch size.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is below 1.</exception>
+    public DaadBuilder WithTraining(int epochs, int batchSize = 8)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        options.Training.Epochs = epochs;
+        options.Training.BatchSize = batchSize;
+        return this;
+    }
+
+    /// <summary>Turns random horizontal and vertical flips on or off (off for digit-like data).</summary>
+    public DaadBuilder WithFlips(bool horizontal, bool vertical)
+    {
+        options.Training.HorizontalFlip = horizontal;
+        options.Training.VerticalFlip = vertical;
+        return this;
+    }
+
+    /// <summary>Sets the random seed.</summary>
+    public DaadBuilder WithSeed(int seed)
+    {
+        options.Seed = seed;
+        return this;
+    }
+
+    /// <summary>Sets the device: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="device"/> is empty.</exception>
+    public DaadBuilder OnDevice(string device)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(device);
+        options.Device = device;
+        return this;
+    }
+
+    /// <summary>Sets libtorch's intra-op thread count (0 leaves libtorch's choice).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is negative.</exception>
+    public DaadBuilder WithThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        options.Threads = threads;
+        return this;
+    }
+
+    /// <summary>Sets a logger for training and scoring.</summary>
+    public DaadBuilder WithLogger(ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        this.logger = logger;
+        return this;
+    }
+
+    /// <summary>Changes any option not covered by a dedicated method.</summary>
+    public DaadBuilder Configure(Action<DaadOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        configure(options);
+        return this;
+    }
+
+    /// <summary>Returns a copy of the options configured so far.</summary>
+    public DaadOptions ToOptions() => options.Clone();
+
+    /// <summary>Validates the configuration and builds the (untrained) detector.</summary>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The configuration is invalid; every problem is listed, each naming its property.</exception>
+    public AnomalyDetector Build()
+    {
+        DaadOptionsValidator.ThrowIfInvalid(options);
+        return new AnomalyDetector(options.Clone(), logger);
+    }
+}

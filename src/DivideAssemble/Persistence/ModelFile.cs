@@ -1,0 +1,213 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DivideAssemble;
+
+/// <summary>
+/// The DivideAssemble model file: one versioned binary file holding the options, the generator and
+/// discriminator weights, the score calibration and (for checkpoints) the optimiser state.
+/// </summary>
+/// <remarks>
+/// Layout: the 8 magic bytes <c>DAADMDL\n</c>; format version (int32, little-endian); kind (int32:
+/// 0 model, 1 checkpoint); header length (int32) and a UTF-8 JSON header (options, calibration,
+/// library version, training state); the generator's state dictionary; the discriminator's (DAAD+);
+/// for checkpoints the Adam states; and the 8-byte end marker <c>DAADEND!</c> that detects truncation.
+/// Compatibility policy: a library reads every format version from 1 up to its own
+/// <see cref="CurrentVersion"/>; a newer file is refused with a message naming both versions.
+/// </remarks>
+internal static class ModelFile
+{
+    public const int CurrentVersion = 1;
+    public const int OldestReadableVersion = 1;
+    private static readonly byte[] Magic = "DAADMDL\n"u8.ToArray();
+    private static readonly byte[] EndMarker = "DAADEND!"u8.ToArray();
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Writes <paramref name="write"/>'s output to <paramref name="path"/> atomically: a temporary file in the same folder, then a rename.</summary>
+    public static void WriteAtomically(string path, Action<Stream> write)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string full = Path.GetFullPath(path);
+        string? dir = Path.GetDirectoryName(full);
+        if (!string.IsNullOrEmpty(dir))
+        {
+            Directory.CreateDirectory(dir);
+        }
+
+        string tmp = full + $".tmp-{Guid.NewGuid():N}";
+        try
+        {
+            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    public static void Write(Stream stream, ModelHeader header, nn.Module generator, nn.Module? discriminator, optim.Optimizer? generatorOptimizer = null, optim.Optimizer? discriminatorOptimizer = null)
+    {
+        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        writer.Write(Magic);
+        writer.Write(CurrentVersion);
+        writer.Write(header.Checkpoint is null ? 0 : 1);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
+        writer.Write(json.Length);
+        writer.Write(json);
+        generator.save(writer);
+        discriminator?.save(writer);
+        if (header.Checkpoint is not null)
+        {
+            ((TorchSharp.Modules.OptimizerHelper)generatorOptimizer!).save_state_dict(writer);
+            if (discriminatorOptimizer is not null)
+            {
+                ((TorchSharp.Modules.OptimizerHelper)discriminatorOptimizer).save_state_dict(writer);
+            }
+        }
+
+        writer.Write(EndMarker);
+        writer.Flush();
+    }
+
+    /// <summary>Reads the header; the reader is left positioned at the generator's weights.</summary>
+    /// <exception cref="InvalidDataException">Not a model file, another format version, or truncated; <paramref name="name"/> is named.</exception>
+    public static ModelHeader ReadHeader(BinaryReader reader, string name)
+    {
+        try
+        {
+            byte[] magic = reader.ReadBytes(Magic.Length);
+            if (!magic.AsSpan().SequenceEqual(Magic))
+            {
+                throw new InvalidDataException($"{name} is not a DivideAssemble model file (wrong magic bytes).");
+            }
+
+            int version = reader.ReadInt32();
+            if (version < OldestReadableVersion || version > CurrentVersion)
+            {
+                throw new InvalidDataException(
+                    $"{name} has model format version {version}; this library reads versions {OldestReadableVersion} to {CurrentVersion}.");
+            }
+
+            int kind = reader.ReadInt32();
+            int length = reader.ReadInt32();
+            if (kind is not (0 or 1) || length <= 0 || length > 64 << 20)
+            {
+                throw new InvalidDataException($"{name} has a corrupt header.");
+            }
+
+            byte[] json = reader.ReadBytes(length);
+            if (json.Length != length)
+            {
+                throw new EndOfStreamException();
+            }
+
+            var header = JsonSerializer.Deserialize<ModelHeader>(json, Json)
+                ?? throw new InvalidDataException($"{name} has an empty header.");
+            if ((kind == 1) != (header.Checkpoint is not null))
+            {
+                throw new InvalidDataException($"{name} has a corrupt header (kind {kind}).");
+            }
+
+            return header;
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new InvalidDataException($"{name} is truncated.", ex);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{name} has a corrupt header: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Reads weights (and optimiser states) after the header, then checks the end marker.</summary>
+    public static void ReadBody(BinaryReader reader, string name, nn.Module generator, nn.Module? discriminator, optim.Optimizer? generatorOptimizer = null, optim.Optimizer? discriminatorOptimizer = null)
+    {
+        try
+        {
+            generator.load(reader, strict: true);
+            discriminator?.load(reader, strict: true);
+            if (generatorOptimizer is not null)
+            {
+                ((TorchSharp.Modules.OptimizerHelper)generatorOptimizer).load_state_dict(reader);
+            }
+
+            if (discriminatorOptimizer is not null)
+            {
+                ((TorchSharp.Modules.OptimizerHelper)discriminatorOptimizer).load_state_dict(reader);
+            }
+
+            byte[] end = reader.ReadBytes(EndMarker.Length);
+            if (!end.AsSpan().SequenceEqual(EndMarker))
+            {
+                throw new InvalidDataException(end.Length < EndMarker.Length ? $"{name} is truncated." : $"{name} is corrupt (no end marker after the weights).");
+            }
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new InvalidDataException($"{name} is truncated.", ex);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException or FormatException)
+        {
+            throw new InvalidDataException($"{name} holds weights that do not match its options: {ex.Message}", ex);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
+
+/// <summary>The JSON header of a model file.</summary>
+internal sealed class ModelHeader
+{
+    public string LibraryVersion { get; set; } = typeof(ModelHeader).Assembly.GetName().Version?.ToString() ?? "0";
+
+    public DateTimeOffset CreatedUtc { get; set; } = DateTimeOffset.UtcNow;
+
+    public DaadOptions Options { get; set; } = new();
+
+    public ScoreCalibration? Calibration { get; set; }
+
+    public CheckpointState? Checkpoint { get; set; }
+}
+
+/// <summary>Training state stored in a checkpoint.</summary>
+internal sealed class CheckpointState
+{
+    public int EpochsCompleted { get; set; }
+
+    public List<EpochLosses> History { get; set; } = new();
+
+    public double BestValidationLoss { get; set; } = double.PositiveInfinity;
+
+    public int BestEpoch { get; set; }
+
+    public int EpochsWithoutImprovement { get; set; }
+}

@@ -1,0 +1,132 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DivideAssemble;
+
+/// <summary>Builds per-pixel anomaly maps and pools them into image scores.</summary>
+internal static class AnomalyMaps
+{
+    /// <summary>Channel-mean squared error <c>[B, S, S]</c> between images and reconstructions.</summary>
+    public static Tensor SquaredError(Tensor images, Tensor reconstructions) =>
+        (images - reconstructions).square().mean(new long[] { 1 });
+
+    /// <summary>Gaussian smoothing of maps <c>[B, S, S]</c> (separable, reflect padding); σ = 0 returns the input.</summary>
+    public static Tensor Smooth(Tensor maps, double sigma)
+    {
+        if (sigma <= 0)
+        {
+            return maps;
+        }
+
+        int radius = Math.Max(1, (int)Math.Ceiling(3 * sigma));
+        long size = maps.shape[^1];
+        radius = (int)Math.Min(radius, size - 1);
+        var k = new float[(2 * radius) + 1];
+        double total = 0;
+        for (int i = -radius; i <= radius; i++)
+        {
+            k[i + radius] = (float)Math.Exp(-(i * i) / (2 * sigma * sigma));
+            total += k[i + radius];
+        }
+
+        for (int i = 0; i < k.Length; i++)
+        {
+            k[i] = (float)(k[i] / total);
+        }
+
+        using var scope = NewDisposeScope();
+        var kernel = tensor(k, device: maps.device);
+        var x = maps.unsqueeze(1);
+        x = nn.functional.pad(x, new long[] { radius, radius, radius, radius }, PaddingModes.Reflect);
+        x = nn.functional.conv2d(x, kernel.reshape(1, 1, 1, -1));
+        x = nn.functional.conv2d(x, kernel.reshape(1, 1, -1, 1));
+        return x.squeeze(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Pools maps <c>[B, S, S]</c> into one score per image <c>[B]</c>.</summary>
+    public static Tensor Pool(Tensor rawMaps, Tensor smoothedMaps, ImageScorePooling pooling, double topFraction)
+    {
+        switch (pooling)
+        {
+            case ImageScorePooling.Mean:
+                return rawMaps.flatten(1).mean(new long[] { 1 });
+            case ImageScorePooling.Max:
+                return smoothedMaps.flatten(1).amax(new long[] { 1 });
+            case ImageScorePooling.TopMean:
+                var flat = smoothedMaps.flatten(1);
+                long k = Math.Max(1, (long)Math.Round(flat.shape[1] * topFraction));
+                return flat.topk((int)k, 1).values.mean(new long[] { 1 });
+            default:
+                throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown pooling.");
+        }
+    }
+
+    /// <summary>Connected regions (8-connectivity) of a binary mask, largest first.</summary>
+    public static List<DefectRegion> Regions(bool[] mask, float[] map, int size)
+    {
+        var regions = new List<DefectRegion>();
+        var seen = new bool[mask.Length];
+        var stack = new Stack<int>();
+        for (int start = 0; start < mask.Length; start++)
+        {
+            if (!mask[start] || seen[start])
+            {
+                continue;
+            }
+
+            int minX = int.MaxValue, minY = int.MaxValue, maxX = -1, maxY = -1, area = 0;
+            double peak = double.NegativeInfinity;
+            seen[start] = true;
+            stack.Push(start);
+            while (stack.Count > 0)
+            {
+                int p = stack.Pop();
+                int y = p / size, x = p % size;
+                area++;
+                peak = Math.Max(peak, map[p]);
+                minX = Math.Min(minX, x);
+                maxX = Math.Max(maxX, x);
+                minY = Math.Min(minY, y);
+                maxY = Math.Max(maxY, y);
+                for (int dy = -1; dy <= 1; dy++)
+                {
+                    for (int dx = -1; dx <= 1; dx++)
+                    {
+                        int ny = y + dy, nx = x + dx;
+                        if (ny < 0 || nx < 0 || ny >= size || nx >= size)
+                        {
+                            continue;
+                        }
+
+                        int q = (ny * size) + nx;
+                        if (mask[q] && !seen[q])
+                        {
+                            seen[q] = true;
+                            stack.Push(q);
+                        }
+                    }
+                }
+            }
+
+            regions.Add(new DefectRegion(minX, minY, maxX - minX + 1, maxY - minY + 1, area, peak));
+        }
+
+        regions.Sort((a, b) => b.Area.CompareTo(a.Area));
+        return regions;
+    }
+
+    /// <summary>The q-quantile (linear interpolation, as numpy's default) of <paramref name="values"/>.</summary>
+    public static double Quantile(IReadOnlyList<double> values, double q)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var sorted = values.OrderBy(v => v).ToArray();
+        double pos = Math.Clamp(q, 0, 1) * (sorted.Length - 1);
+        int lo = (int)Math.Floor(pos);
+        int hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + ((pos - lo) * (sorted[hi] - sorted[lo]));
+    }
+}

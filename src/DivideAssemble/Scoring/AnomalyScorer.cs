@@ -1,0 +1,211 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DivideAssemble;
+
+/// <summary>
+/// Turns a trained generator (and, for DAAD+, discriminator) into anomaly scores, maps, decisions
+/// and defect regions (eq. 7 of DAAD).
+/// </summary>
+/// <remarks>
+/// <para>R(x) is pooled from the per-pixel map (<see cref="ScoringOptions.Pooling"/>); L(x) is the
+/// mean squared difference of the discriminator features f_D(x) and f_D(x̂).</para>
+/// <para>Normalisation: with calibration statistics of normal images,
+/// <c>R̃ = (R − μ_R)/σ_R</c> and <c>L̃ = (L − μ_L)/σ_L</c> (z-scores), and
+/// <c>A = γ·R̃ + (1 − γ)·L̃</c>; without a discriminator <c>A = R̃</c>. Before calibration,
+/// <c>A</c> is the raw R (and decisions are false).</para>
+/// </remarks>
+public sealed class AnomalyScorer
+{
+    private const int MaxCalibrationPixels = 4_000_000;
+    private readonly DaadGenerator generator;
+    private readonly DcganDiscriminator? discriminator;
+    private readonly ScoringOptions options;
+
+    /// <summary>Creates a scorer over trained modules (not owned: the caller disposes them).</summary>
+    /// <param name="generator">The generator.</param>
+    /// <param name="discriminator">The DAAD+ discriminator, or <see langword="null"/>.</param>
+    /// <param name="options">Scoring options (copied).</param>
+    /// <param name="calibration">Normalisation statistics and thresholds, if already known.</param>
+    public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, ScoringOptions options, ScoreCalibration? calibration = null)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentNullException.ThrowIfNull(options);
+        this.generator = generator;
+        this.discriminator = discriminator;
+        this.options = options.Clone();
+        Calibration = calibration;
+    }
+
+    /// <summary>Gets the calibration (normalisation statistics and thresholds), or <see langword="null"/> before calibration.</summary>
+    public ScoreCalibration? Calibration { get; private set; }
+
+    /// <summary>Gets the image threshold in force: the manual one if set, else the calibrated one, else NaN.</summary>
+    public double Threshold => options.Threshold ?? Calibration?.Threshold ?? double.NaN;
+
+    /// <summary>Scores a batch <c>[B, C, S, S]</c> (or one image <c>[C, S, S]</c>); results are in input order.</summary>
+    /// <exception cref="ArgumentException">The images' shape does not match the model.</exception>
+    public IReadOnlyList<AnomalyResult> Score(Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        using var scope = NewDisposeScope();
+        var raw = ComputeRaw(images.dim() == 3 ? images.unsqueeze(0) : images);
+        int b = raw.Reconstruction.Length;
+        int size = raw.Size;
+        double pixelThreshold = Calibration?.PixelThreshold ?? double.PositiveInfinity;
+        var results = new AnomalyResult[b];
+        for (int i = 0; i < b; i++)
+        {
+            double score = Combine(raw.R[i], raw.L?[i]);
+            var map = raw.Maps[i];
+            var mask = new bool[map.Length];
+            for (int p = 0; p < map.Length; p++)
+            {
+                mask[p] = map[p] > pixelThreshold;
+            }
+
+            double threshold = Threshold;
+            results[i] = new AnomalyResult
+            {
+                Score = score,
+                ReconstructionError = raw.R[i],
+                AlignmentError = raw.L?[i],
+                Threshold = threshold,
+                IsAnomalous = !double.IsNaN(threshold) && score > threshold,
+                Size = size,
+                Channels = raw.Channels,
+                AnomalyMap = map,
+                Reconstruction = raw.Reconstruction[i],
+                DefectMask = mask,
+                Regions = AnomalyMaps.Regions(mask, map, size),
+            };
+        }
+
+        return results;
+    }
+
+    /// <summary>Combines raw R and L into the score of eq. 7 with the current calibration.</summary>
+    public double Combine(double reconstructionError, double? alignmentError)
+    {
+        if (Calibration is null)
+        {
+            return reconstructionError;
+        }
+
+        double r = (reconstructionError - Calibration.ReconstructionMean) / Calibration.ReconstructionStd;
+        if (discriminator is null || alignmentError is null)
+        {
+            return r;
+        }
+
+        double l = (alignmentError.Value - Calibration.AlignmentMean) / Calibration.AlignmentStd;
+        return (options.Gamma * r) + ((1 - options.Gamma) * l);
+    }
+
+    /// <summary>
+    /// Measures normal images and sets <see cref="Calibration"/>: z-score statistics of R and L,
+    /// the image threshold at <see cref="ScoringOptions.TargetFalsePositiveRate"/> and the pixel
+    /// threshold at <see cref="ScoringOptions.PixelFalsePositiveRate"/>.
+    /// </summary>
+    /// <param name="normalBatches">Batches <c>[B, C, S, S]</c> of normal images (owned by the caller).</param>
+    /// <param name="heldOut">Whether the images were held back from training.</param>
+    /// <exception cref="ArgumentException">No image was given.</exception>
+    public ScoreCalibration Calibrate(IEnumerable<Tensor> normalBatches, bool heldOut)
+    {
+        ArgumentNullException.ThrowIfNull(normalBatches);
+        var rs = new List<double>();
+        var ls = new List<double>();
+        var pixels = new List<double>();
+        foreach (var batch in normalBatches)
+        {
+            using var scope = NewDisposeScope();
+            var raw = ComputeRaw(batch);
+            rs.AddRange(raw.R);
+            if (raw.L is not null)
+            {
+                ls.AddRange(raw.L);
+            }
+
+            foreach (var map in raw.Maps)
+            {
+                int stride = Math.Max(1, map.Length * 64 / MaxCalibrationPixels);
+                for (int p = 0; p < map.Length; p += stride)
+                {
+                    pixels.Add(map[p]);
+                }
+            }
+        }
+
+        if (rs.Count == 0)
+        {
+            throw new ArgumentException("Calibration needs at least one normal image.", nameof(normalBatches));
+        }
+
+        var (rMean, rStd) = MeanStd(rs);
+        var (lMean, lStd) = ls.Count > 0 ? MeanStd(ls) : (0.0, 1.0);
+        Calibration = new ScoreCalibration(rMean, rStd, lMean, lStd, double.NaN, double.NaN, rs.Count, heldOut);
+        var combined = rs.Select((r, i) => Combine(r, ls.Count > 0 ? ls[i] : null)).ToList();
+        double threshold = AnomalyMaps.Quantile(combined, 1 - options.TargetFalsePositiveRate);
+        double pixelThreshold = AnomalyMaps.Quantile(pixels, 1 - options.PixelFalsePositiveRate);
+        Calibration = Calibration with { Threshold = threshold, PixelThreshold = pixelThreshold };
+        return Calibration;
+    }
+
+    /// <summary>Restores a calibration (after loading a model).</summary>
+    internal void SetCalibration(ScoreCalibration? calibration) => Calibration = calibration;
+
+    /// <summary>Computes raw scores and maps without normalisation.</summary>
+    internal RawScores ComputeRaw(Tensor images)
+    {
+        var netOptions = generator.Options;
+        if (images.dim() != 4 || images.shape[1] != netOptions.Channels || images.shape[2] != netOptions.ImageSize || images.shape[3] != netOptions.ImageSize)
+        {
+            throw new ArgumentException(
+                $"Expected images of shape [B, {netOptions.Channels}, {netOptions.ImageSize}, {netOptions.ImageSize}], got [{string.Join(", ", images.shape)}].",
+                nameof(images));
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        generator.eval();
+        discriminator?.eval();
+        var device = generator.parameters().First().device;
+        var x = images.to(float32).to(device);
+        var recon = generator.forward(x);
+        var raw = AnomalyMaps.SquaredError(x, recon);
+        var smooth = AnomalyMaps.Smooth(raw, options.SmoothingSigma);
+        var r = AnomalyMaps.Pool(raw, smooth, options.Pooling, options.TopFraction).to(float64).cpu().data<double>().ToArray();
+        double[]? l = null;
+        if (discriminator is not null)
+        {
+            var fReal = discriminator.forward(x).Features;
+            var fFake = discriminator.forward(recon).Features;
+            l = (fReal - fFake).square().mean(new long[] { 1 }).to(float64).cpu().data<double>().ToArray();
+        }
+
+        int b = (int)x.shape[0];
+        int s = (int)x.shape[2];
+        int c = (int)x.shape[1];
+        var mapsCpu = smooth.to(float32).cpu().contiguous().data<float>().ToArray();
+        var reconCpu = recon.to(float32).cpu().contiguous().data<float>().ToArray();
+        var maps = new float[b][];
+        var recons = new float[b][];
+        for (int i = 0; i < b; i++)
+        {
+            maps[i] = mapsCpu.AsSpan(i * s * s, s * s).ToArray();
+            recons[i] = reconCpu.AsSpan(i * c * s * s, c * s * s).ToArray();
+        }
+
+        return new RawScores(r, l, maps, recons, s, c);
+    }
+
+    private static (double Mean, double Std) MeanStd(List<double> values)
+    {
+        double mean = values.Average();
+        double variance = values.Sum(v => (v - mean) * (v - mean)) / values.Count;
+        return (mean, Math.Max(Math.Sqrt(variance), 1e-12));
+    }
+
+    /// <summary>Raw per-image scores and CPU copies of maps and reconstructions.</summary>
+    internal sealed record RawScores(double[] R, double[]? L, float[][] Maps, float[][] Reconstruction, int Size, int Channels);
+}

@@ -1,0 +1,23 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DivideAssemble;
+
+/// <summary>The losses of DAAD/DAAD+ (eq. 3–6).</summary>
+internal static class Losses
+{
+    /// <summary>L_rec: mean squared error between images and reconstructions (the paper's L2 loss, averaged per pixel).</summary>
+    public static Tensor Reconstruction(Tensor images, Tensor reconstructions) => nn.functional.mse_loss(reconstructions, images);
+
+    /// <summary>L_adv for the generator: non-saturating form, −log D(G(x)).</summary>
+    public static Tensor GeneratorAdversarial(Tensor fakeLogits) =>
+        nn.functional.binary_cross_entropy_with_logits(fakeLogits, ones_like(fakeLogits));
+
+    /// <summary>The discriminator's side of L_adv: −log D(x) − log(1 − D(G(x))).</summary>
+    public static Tensor Discriminator(Tensor realLogits, Tensor fakeLogits) =>
+        nn.functional.binary_cross_entropy_with_logits(realLogits, ones_like(realLogits))
+        + nn.functional.binary_cross_entropy_with_logits(fakeLogits, zeros_like(fakeLogits));
+
+    /// <summary>L_ali: mean squared difference of the discriminator features of input and reconstruction.</summary>
+    public static Tensor Alignment(Tensor realFeatures, Tensor fakeFeatures) => nn.functional.mse_loss(fakeFeatures, realFeatures);
+}

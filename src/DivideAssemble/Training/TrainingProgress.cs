@@ -1,0 +1,101 @@
+namespace DivideAssemble;
+
+/// <summary>Progress of a training run, reported after every step and at the end of every epoch.</summary>
+public sealed record TrainingProgress
+{
+    /// <summary>Gets the 1-based epoch.</summary>
+    public required int Epoch { get; init; }
+
+    /// <summary>Gets the number of epochs of the run.</summary>
+    public required int Epochs { get; init; }
+
+    /// <summary>Gets the 1-based step within the epoch.</summary>
+    public required int Step { get; init; }
+
+    /// <summary>Gets the number of steps per epoch.</summary>
+    public required int StepsPerEpoch { get; init; }
+
+    /// <summary>Gets the weighted total generator loss of the step.</summary>
+    public required double Loss { get; init; }
+
+    /// <summary>Gets the reconstruction loss L_rec (mean squared error) of the step.</summary>
+    public required double ReconstructionLoss { get; init; }
+
+    /// <summary>Gets the generator's adversarial loss L_adv (DAAD+ only).</summary>
+    public double? AdversarialLoss { get; init; }
+
+    /// <summary>Gets the alignment loss L_ali (DAAD+ only).</summary>
+    public double? AlignmentLoss { get; init; }
+
+    /// <summary>Gets the discriminator loss (DAAD+ only).</summary>
+    public double? DiscriminatorLoss { get; init; }
+
+    /// <summary>Gets the validation reconstruction loss, on the end-of-epoch report when a validation split exists.</summary>
+    public double? ValidationLoss { get; init; }
+
+    /// <summary>Gets a value indicating whether this report closes an epoch.</summary>
+    public bool EndOfEpoch { get; init; }
+
+    /// <summary>Gets the training throughput so far, in images per second.</summary>
+    public required double ImagesPerSecond { get; init; }
+
+    /// <summary>Gets the time since the run started.</summary>
+    public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>Gets the estimated time to the end of the run.</summary>
+    public required TimeSpan EstimatedRemaining { get; init; }
+}
+
+/// <summary>One epoch's mean losses.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Loss">Mean weighted generator loss.</param>
+/// <param name="ReconstructionLoss">Mean reconstruction loss.</param>
+/// <param name="ValidationLoss">Validation reconstruction loss, if a validation split exists.</param>
+/// <param name="DiscriminatorLoss">Mean discriminator loss (DAAD+).</param>
+public sealed record EpochLosses(int Epoch, double Loss, double ReconstructionLoss, double? ValidationLoss, double? DiscriminatorLoss);
+
+/// <summary>What a training run did.</summary>
+/// <param name="EpochsCompleted">Epochs completed, counting epochs done before a resume.</param>
+/// <param name="History">Per-epoch losses.</param>
+/// <param name="Duration">Wall-clock time of this run.</param>
+/// <param name="StoppedEarly">Whether early stopping ended the run.</param>
+/// <param name="BestEpoch">The epoch whose weights were kept when keep-best is on, otherwise the last.</param>
+/// <param name="Calibration">The calibration measured after training.</param>
+/// <param name="TrainingImages">Number of images trained on.</param>
+/// <param name="ValidationImages">Number of normal images held back for validation and calibration.</param>
+public sealed record TrainingSummary(
+    int EpochsCompleted,
+    IReadOnlyList<EpochLosses> History,
+    TimeSpan Duration,
+    bool StoppedEarly,
+    int BestEpoch,
+    ScoreCalibration Calibration,
+    int TrainingImages,
+    int ValidationImages);
+
+/// <summary>Thrown when a loss or gradient becomes NaN or infinite; training stops before the weights are updated.</summary>
+public sealed class TrainingDivergedException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public TrainingDivergedException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public TrainingDivergedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and inner exception.</summary>
+    public TrainingDivergedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Gets the 1-based epoch at which training diverged.</summary>
+    public int Epoch { get; init; }
+
+    /// <summary>Gets the 1-based step within the epoch at which training diverged.</summary>
+    public int Step { get; init; }
+}

@@ -1,0 +1,5 @@
+using NUnit.Framework;
+
+// libtorch tests share native state (threads, RNG): run them one at a time.
+[assembly: NonParallelizable]
+[assembly: LevelOfParallelism(1)]

@@ -51,6 +51,7 @@ internal static class NetworkPlanner
         }
 
         bool pixel = options.PerPixel || options.Variant == ModelVariant.MemAE;
+        var reported = new HashSet<string>();
         for (int l = 1; l <= options.Depth; l++)
         {
             int channels = options.StageWidth(l - 1);
@@ -76,7 +77,7 @@ internal static class NetworkPlanner
                     return dimension;
                 }
 
-                if (dimension % ratio != 0)
+                if (dimension % ratio != 0 && reported.Add(property))
                 {
                     errors.Add($"{property}: {ratio} does not divide the {name} {dimension} of scale {l} (a ratio may exceed a feature map, then it is capped, but a smaller one must divide it).");
                 }

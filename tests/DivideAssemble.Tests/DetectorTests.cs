@@ -1,0 +1,201 @@
+using FluentAssertions;
+using NUnit.Framework;
+using static TorchSharp.torch;
+
+namespace DivideAssemble.Tests;
+
+public sealed class DetectorTests : TorchTest
+{
+    private string dir = string.Empty;
+
+    [SetUp]
+    public void MakeFolder() => dir = Directory.CreateTempSubdirectory("daad-tests-").FullName;
+
+    [TearDown]
+    public void RemoveFolder() => Directory.Delete(dir, recursive: true);
+
+    [TestCase(ModelVariant.Daad)]
+    [TestCase(ModelVariant.DaadPlus)]
+    public void Save_then_load_gives_identical_scores(ModelVariant variant)
+    {
+        using var scope = NewDisposeScope();
+        using var detector = Trained(variant, epochs: 2);
+        var test = cat(new[] { Synthetic.Textures(4, 32, 5, false), Synthetic.Textures(4, 32, 6, true) });
+        var before = detector.Score(test);
+        string path = Path.Combine(dir, "model.daad");
+        detector.Save(path);
+        Directory.GetFiles(dir).Should().Equal(new[] { path }, "the temporary file is renamed, never left behind");
+
+        using var loaded = AnomalyDetector.Load(path);
+        var after = loaded.Score(test);
+        loaded.Calibration.Should().Be(detector.Calibration);
+        for (int i = 0; i < before.Count; i++)
+        {
+            after[i].Score.Should().BeApproximately(before[i].Score, 1e-6);
+            after[i].IsAnomalous.Should().Be(before[i].IsAnomalous);
+            after[i].AlignmentError.HasValue.Should().Be(variant == ModelVariant.DaadPlus);
+        }
+
+        using var memory = new MemoryStream();
+        detector.Save(memory);
+        memory.Position = 0;
+        using var fromStream = AnomalyDetector.Load(memory);
+        fromStream.Score(test)[0].Score.Should().BeApproximately(before[0].Score, 1e-6);
+    }
+
+    [Test]
+    public void Loading_a_bad_file_names_it_and_the_problem()
+    {
+        using var scope = NewDisposeScope();
+        using var detector = Trained(ModelVariant.Daad, epochs: 1);
+        string good = Path.Combine(dir, "good.daad");
+        detector.Save(good);
+        byte[] bytes = File.ReadAllBytes(good);
+
+        string truncated = Path.Combine(dir, "truncated.daad");
+        File.WriteAllBytes(truncated, bytes.AsSpan(0, bytes.Length / 2).ToArray());
+        FluentActions.Invoking(() => AnomalyDetector.Load(truncated)).Should().Throw<InvalidDataException>().WithMessage("*truncated.daad* is truncated*");
+
+        string other = Path.Combine(dir, "notes.txt");
+        File.WriteAllText(other, "hello, this is not a model");
+        FluentActions.Invoking(() => AnomalyDetector.Load(other)).Should().Throw<InvalidDataException>().WithMessage("*notes.txt* is not a DivideAssemble model file*");
+
+        string future = Path.Combine(dir, "future.daad");
+        var copy = bytes.ToArray();
+        BitConverter.GetBytes(99).CopyTo(copy, 8);
+        File.WriteAllBytes(future, copy);
+        FluentActions.Invoking(() => AnomalyDetector.Load(future)).Should().Throw<InvalidDataException>().WithMessage("*future.daad* format version 99*reads versions 1 to 1*");
+
+        FluentActions.Invoking(() => AnomalyDetector.Load(Path.Combine(dir, "missing.daad"))).Should().Throw<FileNotFoundException>().WithMessage("*missing.daad*");
+    }
+
+    [Test]
+    public void Scoring_a_batch_equals_scoring_images_one_by_one()
+    {
+        using var scope = NewDisposeScope();
+        using var detector = Trained(ModelVariant.DaadPlus, epochs: 1);
+        var test = cat(new[] { Synthetic.Textures(3, 32, 8, false), Synthetic.Textures(3, 32, 9, true) });
+        var batch = detector.Score(test);
+        for (int i = 0; i < 6; i++)
+        {
+            var single = detector.Score(test[i]).Single();
+            single.Score.Should().BeApproximately(batch[i].Score, 1e-5 * Math.Max(1, Math.Abs(batch[i].Score)));
+            single.ReconstructionError.Should().BeApproximately(batch[i].ReconstructionError, 1e-6 * Math.Max(1, batch[i].ReconstructionError));
+            single.AnomalyMap.Zip(batch[i].AnomalyMap, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-5f);
+        }
+    }
+
+    [Test]
+    public void Results_carry_maps_masks_and_regions_at_input_resolution()
+    {
+        using var scope = NewDisposeScope();
+        using var detector = Trained(ModelVariant.Daad, epochs: 3);
+        var r = detector.Score(Synthetic.Textures(1, 32, 11, true)).Single();
+        r.Size.Should().Be(32);
+        r.AnomalyMap.Should().HaveCount(32 * 32);
+        r.Reconstruction.Should().HaveCount(32 * 32);
+        r.DefectMask.Should().HaveCount(32 * 32);
+        r.Regions.Sum(g => g.Area).Should().Be(r.DefectMask.Count(m => m));
+        r.Threshold.Should().Be(detector.Calibration!.Threshold);
+        r.IsAnomalous.Should().Be(r.Score > r.Threshold);
+    }
+
+    [Test]
+    public void Resuming_a_checkpoint_continues_the_loss_curve_of_an_uninterrupted_run()
+    {
+        using var scope = NewDisposeScope();
+        using var source = new TensorImageSource(Synthetic.Textures(40, 32, 1, false));
+        using var full = Builder(ModelVariant.DaadPlus, epochs: 4).Build();
+        var uninterrupted = full.Fit(source).History;
+
+        string checkpoint = Path.Combine(dir, "run.ckpt");
+        using (var first = Builder(ModelVariant.DaadPlus, epochs: 4).Configure(o => o.Training.CheckpointEvery = 2).Build())
+        {
+            using var cts = new CancellationTokenSource();
+            var progress = new SyncProgress(p =>
+            {
+                if (p.EndOfEpoch && p.Epoch == 2)
+                {
+                    cts.Cancel();
+                }
+            });
+            FluentActions.Invoking(() => first.Fit(source, checkpoint, progress, cts.Token)).Should().Throw<OperationCanceledException>();
+            first.IsTrained.Should().BeTrue("cancelling leaves a calibrated, usable model");
+            first.Score(Synthetic.Textures(1, 32, 3, false)).Single().Score.Should().NotBe(double.NaN);
+        }
+
+        var (resumed, summary) = AnomalyDetector.Resume(checkpoint, source);
+        using (resumed)
+        {
+            summary.History.Should().HaveCount(4);
+            for (int e = 0; e < 4; e++)
+            {
+                summary.History[e].Loss.Should().BeApproximately(uninterrupted[e].Loss, 1e-4 * Math.Abs(uninterrupted[e].Loss) + 1e-6, $"epoch {e + 1}");
+            }
+        }
+    }
+
+    [Test]
+    public void Training_stops_with_a_clear_error_on_a_non_finite_loss()
+    {
+        using var scope = NewDisposeScope();
+        var images = Synthetic.Textures(16, 32, 1, false);
+        images[3, 0, 5, 5] = tensor(float.NaN);
+        using var source = new TensorImageSource(images);
+        using var detector = Builder(ModelVariant.Daad, epochs: 1).Configure(o => o.Training.ValidationFraction = 0).Build();
+        FluentActions.Invoking(() => detector.Fit(source)).Should().Throw<TrainingDivergedException>()
+            .WithMessage("*epoch 1, step *loss is NaN*")
+            .Which.Epoch.Should().Be(1);
+    }
+
+    [Test]
+    public void Seeded_cpu_runs_are_reproducible()
+    {
+        using var scope = NewDisposeScope();
+        using var source = new TensorImageSource(Synthetic.Textures(24, 32, 1, false));
+        using var a = Builder(ModelVariant.Daad, epochs: 2).Build();
+        using var b = Builder(ModelVariant.Daad, epochs: 2).Build();
+        a.Fit(source).History.Select(h => h.Loss).Should().Equal(b.Fit(source).History.Select(h => h.Loss));
+    }
+
+    [Test]
+    public void Progress_reports_every_step_with_losses_and_throughput()
+    {
+        using var scope = NewDisposeScope();
+        using var source = new TensorImageSource(Synthetic.Textures(20, 32, 1, false));
+        using var detector = Builder(ModelVariant.DaadPlus, epochs: 2).Build();
+        var reports = new List<TrainingProgress>();
+        detector.Fit(source, new SyncProgress(reports.Add));
+        reports.Count(r => !r.EndOfEpoch).Should().Be(2 * 3); // 18 training images, batch 8
+        reports.Should().OnlyContain(r => r.ImagesPerSecond > 0 && r.AdversarialLoss.HasValue == !r.EndOfEpoch);
+        reports.Where(r => r.EndOfEpoch).Should().OnlyContain(r => r.ValidationLoss.HasValue);
+    }
+
+    internal static AnomalyDetector Trained(ModelVariant variant, int epochs)
+    {
+        var detector = Builder(variant, epochs).Build();
+        using var source = new TensorImageSource(Synthetic.Textures(24, 32, 1, false));
+        detector.Fit(source);
+        return detector;
+    }
+
+    internal static DaadBuilder Builder(ModelVariant variant, int epochs) => DaadBuilder.Create()
+        .WithVariant(variant)
+        .WithImageSize(32)
+        .WithChannels(1)
+        .WithArchitecture(3, 8, 32)
+        .WithBlockDivision(4, 4)
+        .WithMemory(20)
+        .WithTraining(epochs, 8)
+        .WithSeed(3);
+
+    /// <summary>An IProgress that reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
+    internal sealed class SyncProgress : IProgress<TrainingProgress>
+    {
+        private readonly Action<TrainingProgress> action;
+
+        public SyncProgress(Action<TrainingProgress> action) => this.action = action;
+
+        public void Report(TrainingProgress value) => action(value);
+    }
+}

@@ -1,0 +1,114 @@
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using NUnit.Framework;
+
+namespace DivideAssemble.Tests;
+
+public sealed class OptionsTests
+{
+    private static readonly (string Property, Action<DaadOptions> Break)[] Cases =
+    {
+        ("Network.ImageSize", o => o.Network.ImageSize = 100),
+        ("Network.Channels", o => o.Network.Channels = 0),
+        ("Network.Depth", o => o.Network.Depth = 0),
+        ("Network.BaseWidth", o => o.Network.BaseWidth = 0),
+        ("Network.MaxWidth", o => o.Network.MaxWidth = 8),
+        ("Network.HeightRatio", o => o.Network.HeightRatio = 3),
+        ("Network.WidthRatio", o => o.Network.WidthRatio = 0),
+        ("Network.ChannelRatio", o => o.Network.ChannelRatio = 3),
+        ("Network.MemoryItems", o => o.Network.MemoryItems = 0),
+        ("Network.MemoryTemperature", o => o.Network.MemoryTemperature = 0),
+        ("Network.ShrinkThreshold", o => o.Network.ShrinkThreshold = 1.5),
+        ("Network.MemoryScales", o => o.Network.MemoryScales = new List<int> { 9 }),
+        ("Network.FeatureDimension", o => o.Network.FeatureDimension = 0),
+        ("Network.Variant", o => o.Network.Variant = (ModelVariant)42),
+        ("Training.Epochs", o => o.Training.Epochs = 0),
+        ("Training.BatchSize", o => o.Training.BatchSize = 0),
+        ("Training.LearningRate", o => o.Training.LearningRate = -1),
+        ("Training.Beta1", o => o.Training.Beta1 = 1),
+        ("Training.Beta2", o => o.Training.Beta2 = -0.1),
+        ("Training.ReconstructionWeight", o => o.Training.ReconstructionWeight = -1),
+        ("Training.ValidationFraction", o => o.Training.ValidationFraction = 0.95),
+        ("Scoring.Gamma", o => o.Scoring.Gamma = 1.5),
+        ("Scoring.SmoothingSigma", o => o.Scoring.SmoothingSigma = -1),
+        ("Scoring.TargetFalsePositiveRate", o => o.Scoring.TargetFalsePositiveRate = 2),
+        ("Scoring.Pooling", o => o.Scoring.Pooling = (ImageScorePooling)9),
+        ("Device", o => o.Device = "tpu"),
+        ("Threads", o => o.Threads = -2),
+    };
+
+    [Test]
+    public void Presets_are_valid()
+    {
+        DaadOptionsValidator.Collect(DaadOptions.Default).Should().BeEmpty();
+        DaadOptionsValidator.Collect(DaadOptions.Paper).Should().BeEmpty();
+        DaadOptions.Paper.Network.Variant.Should().Be(ModelVariant.DaadPlus);
+        DaadOptions.Paper.Network.ImageSize.Should().Be(256);
+        DaadOptions.Paper.Training.Epochs.Should().Be(1000);
+    }
+
+    [TestCaseSource(nameof(Names))]
+    public void Each_invalid_field_yields_an_error_naming_it(string property)
+    {
+        var options = DaadOptions.Default;
+        Cases.Single(c => c.Property == property).Break(options);
+        var errors = DaadOptionsValidator.Collect(options);
+        errors.Should().ContainSingle(e => e.StartsWith(property + ":", StringComparison.Ordinal), string.Join(" | ", errors));
+    }
+
+    [Test]
+    public void Several_problems_are_all_listed_at_once()
+    {
+        var options = DaadOptions.Default;
+        options.Training.Epochs = 0;
+        options.Scoring.Gamma = 3;
+        options.Device = "gpu";
+        var act = () => DaadBuilder.Create(options).Build();
+        act.Should().Throw<OptionsValidationException>()
+            .Which.Failures.Should().HaveCount(3)
+            .And.Contain(f => f.StartsWith("Training.Epochs", StringComparison.Ordinal))
+            .And.Contain(f => f.StartsWith("Scoring.Gamma", StringComparison.Ordinal))
+            .And.Contain(f => f.StartsWith("Device", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public void Dependency_injection_validates_on_start()
+    {
+        var services = new ServiceCollection();
+        services.AddDivideAssemble(o => o.Network.HeightRatio = 3);
+        using var provider = services.BuildServiceProvider();
+        var act = () => provider.GetRequiredService<IOptions<DaadOptions>>().Value;
+        act.Should().Throw<OptionsValidationException>().WithMessage("*Network.HeightRatio*");
+        services.Should().Contain(d => d.ServiceType.Name.Contains("IStartupValidator", StringComparison.Ordinal) || d.ServiceType.Name.Contains("ValidatorOptions", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public void Dependency_injection_builds_a_detector_from_valid_options()
+    {
+        var services = new ServiceCollection();
+        services.AddDivideAssemble(o =>
+        {
+            o.Network.ImageSize = 32;
+            o.Network.Channels = 1;
+            o.Network.BaseWidth = 8;
+            o.Network.HeightRatio = o.Network.WidthRatio = 2;
+            o.Network.MemoryItems = 10;
+        });
+        using var provider = services.BuildServiceProvider();
+        var detector = provider.GetRequiredService<IAnomalyDetector>();
+        detector.ImageSize.Should().Be(32);
+        detector.IsTrained.Should().BeFalse();
+    }
+
+    [Test]
+    public void Builder_guards_its_arguments()
+    {
+        FluentActions.Invoking(() => DaadBuilder.Create().WithImageSize(4)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("size");
+        FluentActions.Invoking(() => DaadBuilder.Create().WithBlockDivision(0, 8)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("heightRatio");
+        FluentActions.Invoking(() => DaadBuilder.Create().WithMemory(0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("items");
+        FluentActions.Invoking(() => DaadBuilder.Create().OnDevice(" ")).Should().Throw<ArgumentException>().WithParameterName("device");
+    }
+
+    private static IEnumerable<string> Names() => Cases.Select(c => c.Property);
+}

@@ -15,7 +15,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
     private readonly DaadOptions options;
     private readonly DaadGenerator generator;
     private readonly DcganDiscriminator? discriminator;
-    private readonly AnomalyScorer scorer;
+    private AnomalyScorer scorer;
     private readonly Device device;
     private readonly ILogger logger;
     private readonly object gate = new();
@@ -145,6 +145,57 @@ public sealed class AnomalyDetector : IAnomalyDetector
             throw;
         }
     }
+
+    /// <summary>
+    /// Re-measures the score normalisation and thresholds on normal images the model was not
+    /// trained on, optionally with new scoring options (pooling, smoothing, target false-positive rates).
+    /// </summary>
+    /// <param name="normalImages">Normal images, ideally held back from training.</param>
+    /// <param name="scoring">New scoring options, or <see langword="null"/> to keep the current ones.</param>
+    /// <returns>The new calibration.</returns>
+    /// <exception cref="ArgumentException">The source is empty.</exception>
+    public ScoreCalibration Calibrate(IImageSource normalImages, ScoringOptions? scoring = null)
+    {
+        ArgumentNullException.ThrowIfNull(normalImages);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (normalImages.Count == 0)
+        {
+            throw new ArgumentException("Calibration needs at least one normal image.", nameof(normalImages));
+        }
+
+        if (scoring is not null)
+        {
+            var candidate = options.Clone();
+            candidate.Scoring = scoring.Clone();
+            DaadOptionsValidator.ThrowIfInvalid(candidate);
+        }
+
+        lock (gate)
+        {
+            var next = new AnomalyScorer(generator, discriminator, scoring ?? options.Scoring);
+            var reader = new BatchReader(normalImages, Channels, ImageSize);
+            var calibration = next.Calibrate(Batches(reader, normalImages.Count), heldOut: true);
+            scorer = next;
+            if (scoring is not null)
+            {
+                options.Scoring = scoring.Clone();
+            }
+
+            return calibration;
+        }
+
+        IEnumerable<Tensor> Batches(BatchReader reader, int count)
+        {
+            foreach (var (_, data) in reader.Batches(Enumerable.Range(0, count).ToArray(), options.Training.BatchSize))
+            {
+                using var x = reader.ToTensor(data, CPU);
+                yield return x;
+            }
+        }
+    }
+
+    /// <summary>Returns the indices of the normal images that training held back (for validation and calibration) from a source of <paramref name="count"/> images.</summary>
+    public IReadOnlyList<int> HeldOutIndices(int count) => DaadTrainer.Split(count, options.Training.ValidationFraction, options.Seed).Validation;
 
     /// <inheritdoc />
     public IReadOnlyList<AnomalyResult> Score(Tensor images)

@@ -74,7 +74,7 @@ public sealed class DaadOptions
             HorizontalFlip = true,
             VerticalFlip = true,
         },
-        Scoring = new ScoringOptions { Gamma = 0.9, SmoothingSigma = 0, Pooling = ImageScorePooling.Mean },
+        Scoring = new ScoringOptions { Gamma = 0.9, SmoothingSigma = 0, ResidualSigma = 0, Pooling = ImageScorePooling.Mean },
     };
 
     /// <summary>Returns a deep copy.</summary>

@@ -15,6 +15,16 @@ public sealed class ScoringOptions
     [Range(0.0, 64.0)]
     public double SmoothingSigma { get; set; } = 4;
 
+    /// <summary>
+    /// Gets or sets the standard deviation, in pixels, of a Gaussian applied to the signed residual
+    /// x − x̂ (per channel) before it is squared; 0 squares the raw residual (the paper's map).
+    /// Low-passing the residual ignores the fine texture no autoencoder reproduces and keeps
+    /// deviations of local intensity and structure, which is what most defects are.
+    /// </summary>
+    /// <value>The default value is 2 (measured on the grass set at 128×128: image AUROC 0.63 → 0.84; docs/defaults.md).</value>
+    [Range(0.0, 64.0)]
+    public double ResidualSigma { get; set; } = 2;
+
     /// <summary>Gets or sets how the reconstruction score R(x) is pooled from the anomaly map.</summary>
     /// <value>The default value is <see cref="ImageScorePooling.Mean"/>.</value>
     public ImageScorePooling Pooling { get; set; } = ImageScorePooling.Mean;

@@ -79,7 +79,7 @@ public static class Metrics
         foreach (var (precision, recall, t) in PrecisionRecall(scores, labels))
         {
             double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
-            if (f1 > best)
+            if (f1 >= best)
             {
                 best = f1;
                 threshold = t;

@@ -6,9 +6,21 @@ namespace DivideAssemble;
 /// <summary>Builds per-pixel anomaly maps and pools them into image scores.</summary>
 internal static class AnomalyMaps
 {
-    /// <summary>Channel-mean squared error <c>[B, S, S]</c> between images and reconstructions.</summary>
-    public static Tensor SquaredError(Tensor images, Tensor reconstructions) =>
-        (images - reconstructions).square().mean(new long[] { 1 });
+    /// <summary>
+    /// Channel-mean squared error <c>[B, S, S]</c> between images and reconstructions; with
+    /// <paramref name="residualSigma"/> &gt; 0 the signed residual is Gaussian-smoothed first.
+    /// </summary>
+    public static Tensor SquaredError(Tensor images, Tensor reconstructions, double residualSigma = 0)
+    {
+        var residual = images - reconstructions;
+        if (residualSigma > 0)
+        {
+            long b = residual.shape[0], c = residual.shape[1];
+            residual = Smooth(residual.flatten(0, 1), residualSigma).reshape(b, c, residual.shape[2], residual.shape[3]);
+        }
+
+        return residual.square().mean(new long[] { 1 });
+    }
 
     /// <summary>Gaussian smoothing of maps <c>[B, S, S]</c> (separable, reflect padding); σ = 0 returns the input.</summary>
     public static Tensor Smooth(Tensor maps, double sigma)

@@ -172,7 +172,7 @@ public sealed class AnomalyScorer
         var device = generator.parameters().First().device;
         var x = images.to(float32).to(device);
         var recon = generator.forward(x);
-        var raw = AnomalyMaps.SquaredError(x, recon);
+        var raw = AnomalyMaps.SquaredError(x, recon, options.ResidualSigma);
         var smooth = AnomalyMaps.Smooth(raw, options.SmoothingSigma);
         var r = AnomalyMaps.Pool(raw, smooth, options.Pooling, options.TopFraction).to(float64).cpu().data<double>().ToArray();
         double[]? l = null;

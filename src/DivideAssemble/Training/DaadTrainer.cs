@@ -84,7 +84,7 @@ internal sealed class DaadTrainer
             {
                 generator.train();
                 discriminator?.train();
-                var rng = new Random(HashCode.Combine(options.Seed, epoch, 0x5eed));
+                var rng = new Random(EpochSeed(options.Seed, epoch));
                 var order = train.ToArray();
                 rng.Shuffle(order);
                 double sumLoss = 0, sumRec = 0, sumD = 0;
@@ -201,6 +201,9 @@ internal sealed class DaadTrainer
         cancellationToken.ThrowIfCancellationRequested();
         return new TrainingSummary(state.EpochsCompleted, state.History.ToList(), clock.Elapsed, stoppedEarly, t.KeepBest ? state.BestEpoch : state.EpochsCompleted, calibration, train.Length, validation.Length);
     }
+
+    /// <summary>A per-epoch seed that is the same in every process (unlike HashCode.Combine), so runs and resumes repeat exactly.</summary>
+    private static int EpochSeed(int seed, int epoch) => unchecked((seed * 1_000_003) + (epoch * 7_919) + 0x5eed);
 
     private (double Total, double Rec, double? Adv, double? Ali, double? D) Step(
         BatchReader reader, float[] data, int count, Random rng, optim.Optimizer optG, optim.Optimizer? optD, int epoch, int step)

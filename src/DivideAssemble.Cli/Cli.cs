@@ -1,0 +1,412 @@
+using System.Globalization;
+using System.Text.Json;
+using DivideAssemble.Imaging;
+using Microsoft.Extensions.Options;
+
+namespace DivideAssemble.Cli;
+
+/// <summary>The <c>daad</c> command-line tool.</summary>
+internal static class Cli
+{
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "verbose", "json", "no-flips", "help", "skip-unreadable" };
+
+    public static readonly IReadOnlyDictionary<string, ModelVariant> Variants = new Dictionary<string, ModelVariant>(StringComparer.Ordinal)
+    {
+        ["daad"] = ModelVariant.Daad,
+        ["daad+"] = ModelVariant.DaadPlus,
+        ["ae"] = ModelVariant.Autoencoder,
+        ["ae-skip"] = ModelVariant.AutoencoderSkip,
+        ["memae"] = ModelVariant.MemAE,
+    };
+
+    private static readonly IReadOnlyDictionary<string, ImageScorePooling?> Poolings = new Dictionary<string, ImageScorePooling?>(StringComparer.Ordinal)
+    {
+        ["mean"] = ImageScorePooling.Mean,
+        ["max"] = ImageScorePooling.Max,
+        ["top"] = ImageScorePooling.TopMean,
+    };
+
+    private static readonly IReadOnlyDictionary<string, string> Formats = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["mvtec"] = "mvtec",
+        ["folder"] = "folder",
+        ["idx"] = "idx",
+        ["cifar"] = "cifar",
+    };
+
+    public const string Usage = """
+        daad — DAAD/DAAD+ anomaly detection
+
+        daad train   --data <path> --format mvtec|folder|idx|cifar [--category <name>] [--normal-class <k>]
+                     --model daad|daad+|ae|ae-skip|memae [--image-size S] [--division rh,rw,rc|pixel] [--memory N]
+                     [--epochs E] [--batch B] [--seed s] [--device cpu|cuda] [--preset default|paper]
+                     [--channels C] [--width W] [--depth L] [--temperature T] [--lr X] [--threads n]
+                     [--checkpoint <file> --checkpoint-every K] [--no-flips] --out <model file>
+        daad eval    --model <file> --data <path> --format ... [--category] [--normal-class <k>]
+                     --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma]
+        daad score   --model <file> <image or folder>... [--json]
+        daad compare --data <path> --format ... [--category] [--normal-class <k>]
+                     (--models daad,ae,... | --divisions "2,2,1;4,4,1;8,8,1;pixel") [--model daad] [training options]
+                     [--out <table.md>]
+        daad info    <model file>
+        Add --verbose to any command for stack traces on errors.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        bool verbose = args.Contains("--verbose");
+        try
+        {
+            if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+            {
+                stdout.WriteLine(Usage);
+                return args.Length == 0 ? 2 : 0;
+            }
+
+            var a = Arguments.Parse(args, Flags);
+            a.Flag("verbose");
+            return a.Command switch
+            {
+                "train" => Train(a, stdout),
+                "eval" => Eval(a, stdout),
+                "score" => Score(a, stdout, stderr),
+                "compare" => Compare(a, stdout),
+                "info" => Info(a, stdout),
+                _ => throw new UsageException($"unknown command '{a.Command}'; use one of: train, eval, score, compare, info"),
+            };
+        }
+        catch (Exception ex)
+        {
+            await stderr.WriteLineAsync(verbose ? $"error: {ex}" : $"error: {OneLine(ex)}").ConfigureAwait(false);
+            return ex is UsageException ? 2 : 1;
+        }
+    }
+
+    internal static string OneLine(Exception ex)
+    {
+        string message = ex switch
+        {
+            OptionsValidationException o => "invalid options: " + string.Join("; ", o.Failures),
+            TypeInitializationException { InnerException: { } inner } => inner.Message,
+            AggregateException { InnerExceptions.Count: 1 } agg => agg.InnerExceptions[0].Message,
+            _ => ex.Message,
+        };
+        return string.Join(' ', message.Split(new[] { '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries)).Trim();
+    }
+
+    private static int Train(Arguments a, TextWriter stdout)
+    {
+        string output = a.Required("out");
+        var data = LoadData(a);
+        var options = TrainingOptionsFrom(a, data);
+        string? checkpoint = a.Optional("checkpoint");
+        a.RejectUnknown();
+
+        stdout.WriteLine(data.Description);
+        using var detector = DaadBuilder.Create(options).Build();
+        stdout.WriteLine(detector.Summary());
+        var summary = ProgressView.Run(stdout, p => checkpoint is null ? detector.Fit(data.Train, p) : detector.Fit(data.Train, checkpoint, p));
+        detector.Save(output);
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {summary.EpochsCompleted} epochs in {summary.Duration.TotalSeconds:F1} s on {summary.TrainingImages} images ({summary.ValidationImages} held back); threshold {summary.Calibration.Threshold:G5}"));
+        stdout.WriteLine($"model written to {output}");
+        return 0;
+    }
+
+    private static int Eval(Arguments a, TextWriter stdout)
+    {
+        string modelPath = a.Required("model");
+        string reportPath = a.Required("report");
+        string? pictures = a.Optional("pictures");
+        int panels = a.Int("panels", 0, 1000) ?? 6;
+        string? device = a.Optional("device");
+        var pooling = a.Choice("pooling", Poolings, (ImageScorePooling?)null);
+        double? sigma = a.Double("smoothing", 0, 64);
+        double? residualSigma = a.Double("residual-smoothing", 0, 64);
+        var data = LoadData(a);
+        a.RejectUnknown();
+
+        using var detector = AnomalyDetector.Load(modelPath, device);
+        if (pooling is not null || sigma is not null || residualSigma is not null)
+        {
+            // New scoring options change R(x): re-measure the calibration on the normal images training held back.
+            var scoring = detector.Options.Scoring;
+            scoring.Pooling = pooling ?? scoring.Pooling;
+            scoring.SmoothingSigma = sigma ?? scoring.SmoothingSigma;
+            scoring.ResidualSigma = residualSigma ?? scoring.ResidualSigma;
+            var heldOut = detector.HeldOutIndices(data.Train.Count);
+            detector.Calibrate(new SubsetSource(data.Train, heldOut.Count > 0 ? heldOut : Enumerable.Range(0, data.Train.Count).ToList()), scoring);
+        }
+
+        var report = Evaluation.Run(detector, data, reportPath, pictures, panels, stdout);
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"image AUROC: {report.ImageAuroc:F3}"));
+        return 0;
+    }
+
+    private static int Score(Arguments a, TextWriter stdout, TextWriter stderr)
+    {
+        string modelPath = a.Required("model");
+        bool json = a.Flag("json");
+        string? device = a.Optional("device");
+        a.RejectUnknown();
+        if (a.Positionals.Count == 0)
+        {
+            throw new UsageException("score: give at least one image or folder to score");
+        }
+
+        using var detector = AnomalyDetector.Load(modelPath, device);
+        int failures = 0;
+        var records = new List<object>();
+        foreach (string input in a.Positionals)
+        {
+            IEnumerable<string> files;
+            if (Directory.Exists(input))
+            {
+                files = Datasets.ImageFiles(input);
+            }
+            else
+            {
+                files = new[] { input };
+            }
+
+            foreach (string file in files)
+            {
+                try
+                {
+                    var r = detector.Score(file);
+                    if (json)
+                    {
+                        records.Add(new { path = file, score = r.Score, threshold = r.Threshold, anomalous = r.IsAnomalous, regions = r.Regions.Count });
+                    }
+                    else
+                    {
+                        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{file}\t{r.Score:F4}\t{(r.IsAnomalous ? "anomalous" : "normal")}"));
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+                {
+                    failures++;
+                    stderr.WriteLine($"error: {OneLine(ex)}");
+                }
+            }
+        }
+
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(records, EvaluationReport.JsonOptions));
+        }
+
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static int Compare(Arguments a, TextWriter stdout)
+    {
+        string? models = a.Optional("models");
+        string? divisions = a.Optional("divisions");
+        string? output = a.Optional("out");
+        if ((models is null) == (divisions is null))
+        {
+            throw new UsageException("compare: give exactly one of --models and --divisions");
+        }
+
+        var data = LoadData(a);
+        var baseOptions = TrainingOptionsFrom(a, data);
+        a.RejectUnknown();
+        var runs = new List<(string Name, DaadOptions Options)>();
+        if (models is not null)
+        {
+            foreach (string m in models.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var o = baseOptions.Clone();
+                o.Network.Variant = Variants.TryGetValue(m, out var v) ? v : throw new UsageException($"option --models: '{m}' is not one of {string.Join(", ", Variants.Keys)}");
+                runs.Add((m, o));
+            }
+        }
+        else
+        {
+            foreach (string d in divisions!.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var (rh, rw, rc, pixel) = Arguments.ParseDivision(d);
+                var o = baseOptions.Clone();
+                o.Network.HeightRatio = rh;
+                o.Network.WidthRatio = rw;
+                o.Network.ChannelRatio = rc;
+                o.Network.PerPixel = pixel;
+                runs.Add((d, o));
+            }
+        }
+
+        foreach (var (name, o) in runs)
+        {
+            var errors = DaadOptionsValidator.Collect(o);
+            if (errors.Count > 0)
+            {
+                throw new UsageException($"compare: configuration '{name}' is invalid: {string.Join("; ", errors)}");
+            }
+        }
+
+        stdout.WriteLine(data.Description);
+        var rows = new List<Comparison.Row>();
+        foreach (var (name, o) in runs)
+        {
+            stdout.WriteLine($"== {name} ==");
+            rows.Add(Comparison.RunOne(name, o, data, stdout));
+        }
+
+        string table = Comparison.Markdown(rows, data.Description, baseOptions);
+        stdout.WriteLine();
+        stdout.WriteLine(table);
+        if (output is not null)
+        {
+            File.WriteAllText(output, table);
+            stdout.WriteLine($"table written to {output}");
+        }
+
+        return 0;
+    }
+
+    private static int Info(Arguments a, TextWriter stdout)
+    {
+        a.RejectUnknown();
+        if (a.Positionals.Count != 1)
+        {
+            throw new UsageException("info: give exactly one model file");
+        }
+
+        using var detector = AnomalyDetector.Load(a.Positionals[0]);
+        stdout.WriteLine(detector.Summary());
+        stdout.WriteLine(JsonSerializer.Serialize(detector.Options, EvaluationReport.JsonOptions));
+        return 0;
+    }
+
+    internal static AnomalyDataset LoadData(Arguments a)
+    {
+        string path = a.Required("data");
+        string format = a.Choice("format", Formats, string.Empty);
+        if (format.Length == 0)
+        {
+            throw new UsageException("missing required option --format (mvtec, folder, idx or cifar)");
+        }
+
+        string? category = a.Optional("category");
+        int? normalClass = a.Int("normal-class", 0, 255);
+        bool skip = a.Flag("skip-unreadable");
+        AnomalyDataset data = format switch
+        {
+            "mvtec" => Datasets.Mvtec(path, category),
+            "folder" => FolderData(path),
+            "idx" => Datasets.Idx(path, normalClass ?? throw new UsageException("--format idx needs --normal-class <k>")),
+            "cifar" => Datasets.Cifar10(path, normalClass ?? throw new UsageException("--format cifar needs --normal-class <k>")),
+            _ => throw new UsageException($"unknown format '{format}'"),
+        };
+        if (format is not ("idx" or "cifar") && normalClass is not null)
+        {
+            throw new UsageException($"--normal-class applies to idx and cifar data, not {format}");
+        }
+
+        if (skip)
+        {
+            data = SkipUnreadable(data);
+        }
+
+        return data;
+    }
+
+    private static AnomalyDataset FolderData(string path)
+    {
+        // A plain folder trains on all its images; for evaluation it needs good/ (or normal/) and defect subfolders.
+        var train = Datasets.Folder(path);
+        var sub = Directory.Exists(path) ? Directory.GetDirectories(path).OrderBy(d => d, StringComparer.Ordinal).ToList() : new List<string>();
+        var paths = new List<string>();
+        var labels = new List<int>();
+        foreach (string d in sub)
+        {
+            string name = Path.GetFileName(d);
+            int label = name is "good" or "normal" ? 0 : 1;
+            foreach (string f in Datasets.ImageFiles(d))
+            {
+                paths.Add(f);
+                labels.Add(label);
+            }
+        }
+
+        return new AnomalyDataset(train, new FileImageSource(paths, labels), $"image folder '{path}': {train.Count} images");
+    }
+
+    private static AnomalyDataset SkipUnreadable(AnomalyDataset data)
+    {
+        if (data.Train is FileImageSource files)
+        {
+            var (clean, skipped) = files.WithoutUnreadable();
+            foreach (var (p, why) in skipped)
+            {
+                Console.Error.WriteLine($"skipped: {p}: {why}");
+            }
+
+            data = data with { Train = clean };
+        }
+
+        if (data.Test is FileImageSource test)
+        {
+            var (clean, skipped) = test.WithoutUnreadable();
+            foreach (var (p, why) in skipped)
+            {
+                Console.Error.WriteLine($"skipped: {p}: {why}");
+            }
+
+            data = data with { Test = clean };
+        }
+
+        return data;
+    }
+
+    internal static DaadOptions TrainingOptionsFrom(Arguments a, AnomalyDataset data)
+    {
+        var preset = a.Choice("preset", new Dictionary<string, Func<DaadOptions>>(StringComparer.Ordinal) { ["default"] = () => DaadOptions.Default, ["paper"] = () => DaadOptions.Paper }, () => DaadOptions.Default)();
+        var o = preset;
+        o.Network.Variant = a.Choice("model", Variants, o.Network.Variant);
+        o.Network.ImageSize = a.Int("image-size", 8, 4096) ?? o.Network.ImageSize;
+        o.Network.Channels = a.Int("channels", 1, 4) ?? GuessChannels(data);
+        if (a.Optional("division") is { } division)
+        {
+            var (rh, rw, rc, pixel) = Arguments.ParseDivision(division);
+            o.Network.HeightRatio = rh;
+            o.Network.WidthRatio = rw;
+            o.Network.ChannelRatio = rc;
+            o.Network.PerPixel = pixel;
+        }
+
+        o.Network.MemoryItems = a.Int("memory", 1, 100_000) ?? o.Network.MemoryItems;
+        o.Network.MemoryTemperature = a.Double("temperature", 1e-4, 100) ?? o.Network.MemoryTemperature;
+        o.Network.BaseWidth = a.Int("width", 1, 4096) ?? o.Network.BaseWidth;
+        o.Network.Depth = a.Int("depth", 1, 8) ?? o.Network.Depth;
+        o.Training.Epochs = a.Int("epochs", 1, 1_000_000) ?? o.Training.Epochs;
+        o.Training.BatchSize = a.Int("batch", 1, 65_536) ?? o.Training.BatchSize;
+        o.Training.LearningRate = a.Double("lr", 1e-8, 1) ?? o.Training.LearningRate;
+        o.Training.CheckpointEvery = a.Int("checkpoint-every", 0, 1_000_000) ?? o.Training.CheckpointEvery;
+        o.Seed = a.Int("seed") ?? o.Seed;
+        o.Device = a.Optional("device") ?? o.Device;
+        o.Threads = a.Int("threads", 0, 1024) ?? o.Threads;
+        bool digits = data.Description.StartsWith("IDX", StringComparison.Ordinal);
+        if (a.Flag("no-flips") || digits)
+        {
+            o.Training.HorizontalFlip = o.Training.VerticalFlip = false;
+        }
+
+        if (data.Description.StartsWith("CIFAR", StringComparison.Ordinal))
+        {
+            o.Training.VerticalFlip = false;
+        }
+
+        return o;
+    }
+
+    private static int GuessChannels(AnomalyDataset data)
+    {
+        if (data.Train is FileImageSource files && files.Count > 0)
+        {
+            return ImageDecoder.Decode(files.Paths[0]).IsGrey ? 1 : 3;
+        }
+
+        return data.Description.StartsWith("IDX", StringComparison.Ordinal) ? 1 : 3;
+    }
+}

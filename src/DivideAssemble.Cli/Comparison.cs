@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using DivideAssemble.Imaging;
+
+namespace DivideAssemble.Cli;
+
+/// <summary>Trains and evaluates several configurations on one data set (the block-size benchmark).</summary>
+internal static class Comparison
+{
+    public sealed record Row(string Name, string Division, long Parameters, double TrainSeconds, EvaluationReport Report);
+
+    public static Row RunOne(string name, DaadOptions options, AnomalyDataset data, TextWriter stdout)
+    {
+        using var detector = DaadBuilder.Create(options).Build();
+        stdout.WriteLine(detector.Summary());
+        var clock = Stopwatch.StartNew();
+        ProgressView.Run(stdout, p => detector.Fit(data.Train, p));
+        clock.Stop();
+        var report = Evaluation.Run(detector, data, null, null, 0, stdout);
+        long parameters = detector.Generator.parameters().Sum(p => p.numel()) + (detector.Discriminator?.parameters().Sum(p => p.numel()) ?? 0);
+        var n = options.Network;
+        string division = n.Variant is ModelVariant.Autoencoder or ModelVariant.AutoencoderSkip ? "—"
+            : n.PerPixel || n.Variant == ModelVariant.MemAE ? "pixel" : $"{n.HeightRatio},{n.WidthRatio},{n.ChannelRatio}";
+        return new Row(name, division, parameters, clock.Elapsed.TotalSeconds, report);
+    }
+
+    public static string Markdown(IReadOnlyList<Row> rows, string data, DaadOptions options)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Data: {data}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Image size {options.Network.ImageSize}, width {options.Network.BaseWidth}, depth {options.Network.Depth}, N = {options.Network.MemoryItems}, T = {options.Network.MemoryTemperature}, {options.Training.Epochs} epochs, batch {options.Training.BatchSize}, seed {options.Seed}.");
+        sb.AppendLine();
+        sb.AppendLine("| run | variant | division | image AUROC | pixel AUROC | AUPRO | F1-max | parameters | train s |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in rows)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Name} | {r.Report.Settings.Network.Variant} | {r.Division} | {r.Report.ImageAuroc:F3} | {Evaluation.Format(r.Report.PixelAuroc)} | {Evaluation.Format(r.Report.Aupro)} | {r.Report.F1Max:F3} | {r.Parameters:N0} | {r.TrainSeconds:F0} |");
+        }
+
+        return sb.ToString();
+    }
+}

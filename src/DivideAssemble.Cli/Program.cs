@@ -1,0 +1,3 @@
+using DivideAssemble.Cli;
+
+return await Cli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,208 @@
+namespace DivideAssemble.Imaging;
+
+/// <summary>A data set split for the one-class protocol: normal training images and a labelled test set.</summary>
+/// <param name="Train">Normal images to train on.</param>
+/// <param name="Test">Labelled test images (normal and anomalous).</param>
+/// <param name="Description">What was loaded and how it was split.</param>
+public sealed record AnomalyDataset(IImageSource Train, ILabeledImageSource Test, string Description);
+
+/// <summary>Loads data sets in the common layouts.</summary>
+public static class Datasets
+{
+    private static readonly string[] ImageExtensions = { ".png", ".jpg", ".jpeg", ".bmp" };
+
+    /// <summary>
+    /// Loads an MVTec-AD category: <c>train/good</c>, <c>test/&lt;defect|good&gt;</c> and
+    /// <c>ground_truth/&lt;defect&gt;/&lt;name&gt;_mask.png</c>. <paramref name="path"/> is the category
+    /// folder, or the data-set root when <paramref name="category"/> is given.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">A required folder is missing; the message names it.</exception>
+    /// <exception cref="InvalidDataException">A split holds no images.</exception>
+    public static AnomalyDataset Mvtec(string path, string? category = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string root = category is null ? path : Path.Combine(path, category);
+        RequireFolder(root, category is null ? "MVTec category folder" : $"category '{category}'");
+        string trainGood = Path.Combine(root, "train", "good");
+        RequireFolder(trainGood, "training folder");
+        string test = Path.Combine(root, "test");
+        RequireFolder(test, "test folder");
+
+        var train = ImageFiles(trainGood);
+        if (train.Count == 0)
+        {
+            throw new InvalidDataException($"The training folder '{trainGood}' holds no PNG, JPEG or BMP images.");
+        }
+
+        var paths = new List<string>();
+        var labels = new List<int>();
+        var masks = new List<string?>();
+        bool anyMask = false;
+        foreach (string defectDir in Directory.GetDirectories(test).OrderBy(d => d, StringComparer.Ordinal))
+        {
+            string defect = Path.GetFileName(defectDir);
+            bool good = defect == "good";
+            foreach (string image in ImageFiles(defectDir))
+            {
+                paths.Add(image);
+                labels.Add(good ? 0 : 1);
+                if (good)
+                {
+                    masks.Add(null);
+                    continue;
+                }
+
+                string mask = Path.Combine(root, "ground_truth", defect, Path.GetFileNameWithoutExtension(image) + "_mask.png");
+                anyMask |= File.Exists(mask);
+                masks.Add(mask);
+            }
+        }
+
+        if (paths.Count == 0)
+        {
+            throw new InvalidDataException($"The test folder '{test}' holds no images.");
+        }
+
+        var testSource = new FileImageSource(paths, labels, anyMask ? masks : null);
+        return new AnomalyDataset(
+            new FileImageSource(train),
+            testSource,
+            $"MVTec-AD category '{root}': {train.Count} training images, {labels.Count(l => l == 0)} normal and {labels.Count(l => l == 1)} anomalous test images{(anyMask ? " with masks" : string.Empty)}");
+    }
+
+    /// <summary>Returns a source over the images of a folder (PNG, JPEG, BMP; sorted by name), all normal.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder is missing.</exception>
+    /// <exception cref="InvalidDataException">The folder holds no images.</exception>
+    public static FileImageSource Folder(string path, bool recursive = false)
+    {
+        RequireFolder(path, "image folder");
+        var images = ImageFiles(path, recursive);
+        if (images.Count == 0)
+        {
+            throw new InvalidDataException($"The folder '{path}' holds no PNG, JPEG or BMP images.");
+        }
+
+        return new FileImageSource(images);
+    }
+
+    /// <summary>
+    /// Loads MNIST-style IDX files for the one-class protocol with <paramref name="normalClass"/> normal.
+    /// With the canonical <c>train-</c>/<c>t10k-</c> pairs the official split is used; with a single
+    /// <c>*images-idx3-ubyte[.gz]</c>/<c>*labels-idx1-ubyte[.gz]</c> pair the first 80 % of each class
+    /// (in file order) is the training part and the rest the test part, so train and test never overlap.
+    /// Training images are the normal class's training part; the test set is the whole test part.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder is missing.</exception>
+    /// <exception cref="InvalidDataException">The files are missing, malformed or disagree.</exception>
+    public static AnomalyDataset Idx(string folder, int normalClass)
+    {
+        RequireFolder(folder, "IDX folder");
+        var files = Directory.GetFiles(folder);
+        string? Find(string prefix, string kind) => files
+            .Where(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal) && Path.GetFileName(f).Contains(kind, StringComparison.Ordinal))
+            .OrderBy(f => f, StringComparer.Ordinal)
+            .FirstOrDefault();
+
+        string? trainImages = Find("train-", "images-idx3-ubyte"), trainLabels = Find("train-", "labels-idx1-ubyte");
+        string? testImages = Find("t10k-", "images-idx3-ubyte"), testLabels = Find("t10k-", "labels-idx1-ubyte");
+        if (trainImages is not null && trainLabels is not null && testImages is not null && testLabels is not null)
+        {
+            var train = IdxReader.Read(trainImages, trainLabels);
+            var test = IdxReader.Read(testImages, testLabels);
+            CheckClass(normalClass, train.Labels, trainLabels);
+            var trainIdx = Enumerable.Range(0, train.Count).Where(i => train.Labels[i] == normalClass).ToArray();
+            return new AnomalyDataset(
+                train.Subset(trainIdx, normalClass),
+                test.Subset(Enumerable.Range(0, test.Count).ToArray(), normalClass),
+                $"IDX '{folder}' (official train/t10k split), class {normalClass} normal: {trainIdx.Length} training images, {test.Count} test images");
+        }
+
+        string? images = Find(string.Empty, "images-idx3-ubyte");
+        string? labels = Find(string.Empty, "labels-idx1-ubyte");
+        if (images is null || labels is null)
+        {
+            throw new InvalidDataException($"The folder '{folder}' holds no '*images-idx3-ubyte[.gz]' and '*labels-idx1-ubyte[.gz]' pair.");
+        }
+
+        var all = IdxReader.Read(images, labels);
+        CheckClass(normalClass, all.Labels, labels);
+        var (trainPart, testPart) = OneClass.SplitPerClass(all.Labels, 0.8);
+        var normalTrain = trainPart.Where(i => all.Labels[i] == normalClass).ToArray();
+        return new AnomalyDataset(
+            all.Subset(normalTrain, normalClass),
+            all.Subset(testPart, normalClass),
+            $"IDX '{folder}' (deterministic split: first 80 % of each class for training), class {normalClass} normal: {normalTrain.Length} training images, {testPart.Length} test images");
+    }
+
+    /// <summary>
+    /// Loads CIFAR-10 binary batches (<c>data_batch_1..5.bin</c>, <c>test_batch.bin</c>) for the
+    /// one-class protocol with <paramref name="normalClass"/> normal (official split).
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder is missing.</exception>
+    /// <exception cref="InvalidDataException">A batch file is missing or malformed.</exception>
+    public static AnomalyDataset Cifar10(string folder, int normalClass)
+    {
+        RequireFolder(folder, "CIFAR-10 folder");
+        var trainFiles = Enumerable.Range(1, 5).Select(i => Path.Combine(folder, $"data_batch_{i}.bin")).Where(File.Exists).ToList();
+        string testFile = Path.Combine(folder, "test_batch.bin");
+        if (trainFiles.Count == 0 || !File.Exists(testFile))
+        {
+            throw new InvalidDataException($"The folder '{folder}' holds no CIFAR-10 binary batches (data_batch_N.bin and test_batch.bin).");
+        }
+
+        var train = CifarReader.Read(trainFiles);
+        var test = CifarReader.Read(new[] { testFile });
+        CheckClass(normalClass, train.Labels, trainFiles[0]);
+        var trainIdx = Enumerable.Range(0, train.Count).Where(i => train.Labels[i] == normalClass).ToArray();
+        return new AnomalyDataset(
+            train.Subset(trainIdx, normalClass),
+            test.Subset(Enumerable.Range(0, test.Count).ToArray(), normalClass),
+            $"CIFAR-10 '{folder}' (official split), class {normalClass} normal: {trainIdx.Length} training images, {test.Count} test images");
+    }
+
+    /// <summary>Returns the PNG, JPEG and BMP files of a folder, sorted by ordinal name.</summary>
+    public static IReadOnlyList<string> ImageFiles(string folder, bool recursive = false) =>
+        Directory.EnumerateFiles(folder, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
+            .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .OrderBy(f => f, StringComparer.Ordinal)
+            .ToList();
+
+    private static void RequireFolder(string path, string what)
+    {
+        if (!Directory.Exists(path))
+        {
+            throw new DirectoryNotFoundException($"The {what} '{path}' does not exist.");
+        }
+    }
+
+    private static void CheckClass(int normalClass, byte[] labels, string file)
+    {
+        if (!labels.Contains((byte)normalClass) || normalClass is < 0 or > 255)
+        {
+            throw new ArgumentOutOfRangeException(nameof(normalClass), normalClass, $"Class {normalClass} does not occur in '{file}' (classes present: {string.Join(", ", labels.Distinct().Order())}).");
+        }
+    }
+}
+
+/// <summary>The one-class protocol's deterministic split.</summary>
+public static class OneClass
+{
+    /// <summary>Splits indices per class: the first <paramref name="trainFraction"/> of each class (in order) for training, the rest for testing.</summary>
+    public static (int[] Train, int[] Test) SplitPerClass(IReadOnlyList<byte> labels, double trainFraction)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        var train = new List<int>();
+        var test = new List<int>();
+        foreach (var group in Enumerable.Range(0, labels.Count).GroupBy(i => labels[i]))
+        {
+            var members = group.ToList();
+            int cut = (int)Math.Floor(members.Count * trainFraction);
+            train.AddRange(members.Take(cut));
+            test.AddRange(members.Skip(cut));
+        }
+
+        train.Sort();
+        test.Sort();
+        return (train.ToArray(), test.ToArray());
+    }
+}

@@ -321,7 +321,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
         return Train(trainer, normalImages, optG, optD, new CheckpointState(), checkpointPath, progress, cancellationToken);
     }
 
-    private TrainingSummary Train(DaadTrainer trainer, IImageSource images, optim.Optimizer optG, optim.Optimizer? optD, CheckpointState state, string? checkpointPath, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    private TrainingSummary Train(DaadTrainer trainer, IImageSource images, AdamOptimizer optG, AdamOptimizer? optD, CheckpointState state, string? checkpointPath, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         lock (gate)
         {
@@ -333,7 +333,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
                     optD,
                     state,
                     checkpointPath,
-                    (s, g, d) => new ModelHeader { Options = options.Clone(), Calibration = Calibration, Checkpoint = s },
+                    s => new ModelHeader { Options = options.Clone(), Calibration = Calibration, Checkpoint = s },
                     progress,
                     cancellationToken);
             }

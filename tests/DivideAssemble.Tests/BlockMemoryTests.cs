@@ -35,6 +35,18 @@ public sealed class BlockMemoryTests : TorchTest
     }
 
     [Test]
+    public void Both_ways_of_computing_the_cosine_give_the_same_weights()
+    {
+        using var scope = NewDisposeScope();
+        using var memory = new BlockMemory(40, 24, temperature: 0.3);
+        var q = randn(3, 5, 24);
+        var divided = memory.Address(q);
+        memory.NormaliseCopies = true;
+        var copies = memory.Address(q);
+        TensorAssert.MaxAbsDiff(divided, copies).Should().BeLessThan(1e-6);
+    }
+
+    [Test]
     public void Weights_are_non_negative_and_sum_to_one()
     {
         using var scope = NewDisposeScope();

@@ -20,11 +20,23 @@ internal sealed class BatchReader
     public int ImageLength => channels * size * size;
 
     /// <summary>Decodes the images at <paramref name="indices"/> into one float buffer (parallel over images).</summary>
-    public float[] ReadFloats(IReadOnlyList<int> indices)
+    public float[] ReadFloats(IReadOnlyList<int> indices, float[]? buffer = null)
     {
         int length = ImageLength;
-        var buffer = new float[indices.Count * length];
-        Parallel.For(0, indices.Count, i => source.Read(indices[i], channels, size, buffer.AsSpan(i * length, length)));
+        if (buffer is null || buffer.Length != indices.Count * length)
+        {
+            buffer = new float[indices.Count * length];
+        }
+
+        try
+        {
+            Parallel.For(0, indices.Count, i => source.Read(indices[i], channels, size, buffer.AsSpan(i * length, length)));
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count >= 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
+
         return buffer;
     }
 
@@ -49,23 +61,19 @@ internal sealed class BatchReader
             yield break;
         }
 
+        // Three rotating buffers: the batch being used, the one being decoded, and a spare. Reusing
+        // them keeps large allocations (and so garbage collections) out of the training loop.
+        var buffers = new float[3][];
         var next = Task.Run(() => ReadFloats(batches[0]), cancellationToken);
         for (int b = 0; b < batches.Count; b++)
         {
-            float[] data;
-            try
-            {
-                data = next.GetAwaiter().GetResult();
-            }
-            catch (AggregateException ex) when (ex.InnerExceptions.Count == 1)
-            {
-                throw ex.InnerExceptions[0];
-            }
-
+            float[] data = next.GetAwaiter().GetResult();
+            buffers[b % 3] = data;
             if (b + 1 < batches.Count)
             {
                 var indices = batches[b + 1];
-                next = Task.Run(() => ReadFloats(indices), cancellationToken);
+                var reuse = buffers[(b + 1) % 3];
+                next = Task.Run(() => ReadFloats(indices, reuse), cancellationToken);
             }
 
             yield return (batches[b], data);

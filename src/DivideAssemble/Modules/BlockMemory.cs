@@ -74,6 +74,13 @@ public sealed class BlockMemory : nn.Module<Tensor, Tensor>
     /// <summary>Gets the hard-shrinkage threshold (0 when shrinkage is off).</summary>
     public double ShrinkThreshold { get; }
 
+    /// <summary>
+    /// Gets or sets how the cosine is computed: <see langword="false"/> (default) divides the raw
+    /// products by the outer product of norms; <see langword="true"/> normalises copies of the
+    /// queries and items first. Both give the same weights; the benchmark compares their cost.
+    /// </summary>
+    internal bool NormaliseCopies { get; set; }
+
     /// <summary>Computes the addressing weights of eq. 1 for queries <c>[..., D]</c>; returns <c>[..., N]</c>.</summary>
     /// <exception cref="ArgumentException">The last dimension of the queries is not <c>D</c>.</exception>
     public Tensor Address(Tensor queries)
@@ -106,7 +113,7 @@ public sealed class BlockMemory : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var w = weights.detach().to(float64);
-        var entropy = -(w * w.clamp_min(1e-30).log()).sum(-1);
+        var entropy = -(w * ScalarMath.ClampMin(w, 1e-30).log()).sum(-1);
         return entropy.mean().item<double>();
     }
 
@@ -131,22 +138,31 @@ public sealed class BlockMemory : nn.Module<Tensor, Tensor>
         // cos(q, m) = (q·m) / (‖q‖‖m‖): one [M, N] product scaled by the inverse norms, which is
         // cheaper than normalising the [M, D] queries when D is large (see docs/benchmarks.md).
         var items = Items;
-        var queryScale = flat.norm(1, keepdim: true, p: 2).clamp_min(NormEpsilon).reciprocal();
-        var itemScale = items.norm(1, keepdim: false, p: 2).clamp_min(NormEpsilon).reciprocal();
+        var queryScale = ScalarMath.ClampMin(flat.norm(1, keepdim: true, p: 2), NormEpsilon).reciprocal();
+        var itemScale = ScalarMath.ClampMin(items.norm(1, keepdim: false, p: 2), NormEpsilon).reciprocal();
+        if (NormaliseCopies)
+        {
+            var q = flat * queryScale;
+            var m = items * itemScale.unsqueeze(1);
+            var l = q.mm(m.t());
+            var w = (Temperature != 1.0 ? ScalarMath.Div(l, Temperature) : l).softmax(-1);
+            return ShrinkThreshold > 0 ? Shrink(w) : w;
+        }
+
         if (Temperature != 1.0)
         {
-            itemScale = itemScale / Temperature;
+            itemScale = ScalarMath.Div(itemScale, Temperature);
         }
 
         var logits = flat.mm(items.t()) * queryScale * itemScale;
         var weights = logits.softmax(-1);
-        if (ShrinkThreshold > 0)
-        {
-            var shifted = weights - ShrinkThreshold;
-            weights = nn.functional.relu(shifted) * weights / (shifted.abs() + ShrinkEpsilon);
-            weights = weights / weights.sum(-1, keepdim: true).clamp_min(ShrinkEpsilon);
-        }
+        return ShrinkThreshold > 0 ? Shrink(weights) : weights;
+    }
 
-        return weights;
+    private Tensor Shrink(Tensor weights)
+    {
+        var shifted = ScalarMath.Sub(weights, ShrinkThreshold);
+        weights = nn.functional.relu(shifted) * weights / ScalarMath.Add(shifted.abs(), ShrinkEpsilon);
+        return weights / ScalarMath.ClampMin(weights.sum(-1, keepdim: true), ShrinkEpsilon);
     }
 }

@@ -44,7 +44,7 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
             encoder.Add(nn.Sequential(
                 ("conv", new SafeConv(inChannels, width, 4, 2, 1, transposed: false, bias: false)),
                 ("bn", nn.BatchNorm2d(width)),
-                ("act", nn.LeakyReLU(0.2))));
+                ("act", new SafeLeakyReLU(0.2))));
             inChannels = width;
         }
 

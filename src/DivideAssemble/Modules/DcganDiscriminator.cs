@@ -51,7 +51,7 @@ public sealed class DcganDiscriminator : nn.Module<Tensor, (Tensor Logits, Tenso
                 layers.Add(("bn", nn.BatchNorm2d(width)));
             }
 
-            layers.Add(("act", nn.LeakyReLU(0.2)));
+            layers.Add(("act", new SafeLeakyReLU(0.2)));
             stages.Add(nn.Sequential(layers));
             input = width;
         }

@@ -46,6 +46,39 @@ internal sealed class SafeConv : nn.Module<Tensor, Tensor>
     }
 }
 
+/// <summary>
+/// LeakyReLU holding its slope as one long-lived <see cref="Scalar"/>: TorchSharp's own module
+/// converts the slope implicitly on every call, and its finalizer can free that temporary while
+/// the native call still reads it (docs/platforms.md).
+/// </summary>
+internal sealed class SafeLeakyReLU : nn.Module<Tensor, Tensor>
+{
+    private readonly Scalar slope;
+
+    public SafeLeakyReLU(double negativeSlope)
+        : base(nameof(SafeLeakyReLU))
+    {
+        slope = negativeSlope.ToScalar();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        var y = input.leaky_relu(slope);
+        GC.KeepAlive(slope);
+        return y;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            slope.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
 /// <summary>DCGAN-style initialisation: conv weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0.</summary>
 internal static class DcganInit
 {

@@ -61,7 +61,7 @@ internal static class ModelFile
         }
     }
 
-    public static void Write(Stream stream, ModelHeader header, nn.Module generator, nn.Module? discriminator, optim.Optimizer? generatorOptimizer = null, optim.Optimizer? discriminatorOptimizer = null)
+    public static void Write(Stream stream, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null)
     {
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
@@ -74,11 +74,8 @@ internal static class ModelFile
         discriminator?.save(writer);
         if (header.Checkpoint is not null)
         {
-            ((TorchSharp.Modules.OptimizerHelper)generatorOptimizer!).save_state_dict(writer);
-            if (discriminatorOptimizer is not null)
-            {
-                ((TorchSharp.Modules.OptimizerHelper)discriminatorOptimizer).save_state_dict(writer);
-            }
+            generatorOptimizer!.Save(writer);
+            discriminatorOptimizer?.Save(writer);
         }
 
         writer.Write(EndMarker);
@@ -137,21 +134,14 @@ internal static class ModelFile
     }
 
     /// <summary>Reads weights (and optimiser states) after the header, then checks the end marker.</summary>
-    public static void ReadBody(BinaryReader reader, string name, nn.Module generator, nn.Module? discriminator, optim.Optimizer? generatorOptimizer = null, optim.Optimizer? discriminatorOptimizer = null)
+    public static void ReadBody(BinaryReader reader, string name, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null)
     {
         try
         {
             generator.load(reader, strict: true);
             discriminator?.load(reader, strict: true);
-            if (generatorOptimizer is not null)
-            {
-                ((TorchSharp.Modules.OptimizerHelper)generatorOptimizer).load_state_dict(reader);
-            }
-
-            if (discriminatorOptimizer is not null)
-            {
-                ((TorchSharp.Modules.OptimizerHelper)discriminatorOptimizer).load_state_dict(reader);
-            }
+            generatorOptimizer?.Load(reader);
+            discriminatorOptimizer?.Load(reader);
 
             byte[] end = reader.ReadBytes(EndMarker.Length);
             if (!end.AsSpan().SequenceEqual(EndMarker))

@@ -28,11 +28,11 @@ internal sealed class DaadTrainer
         this.logger = logger;
     }
 
-    public optim.Optimizer CreateGeneratorOptimizer() => optim.Adam(
-        generator.parameters(), options.Training.LearningRate, options.Training.Beta1, options.Training.Beta2, weight_decay: options.Training.WeightDecay);
+    public AdamOptimizer CreateGeneratorOptimizer() => new(
+        generator.parameters(), options.Training.LearningRate, options.Training.Beta1, options.Training.Beta2, options.Training.WeightDecay);
 
-    public optim.Optimizer? CreateDiscriminatorOptimizer() => discriminator is null ? null : optim.Adam(
-        discriminator.parameters(), options.Training.DiscriminatorLearningRate, options.Training.Beta1, options.Training.Beta2, weight_decay: options.Training.WeightDecay);
+    public AdamOptimizer? CreateDiscriminatorOptimizer() => discriminator is null ? null : new(
+        discriminator.parameters(), options.Training.DiscriminatorLearningRate, options.Training.Beta1, options.Training.Beta2, options.Training.WeightDecay);
 
     /// <summary>Splits image indices deterministically into training and held-back validation indices.</summary>
     public static (int[] Train, int[] Validation) Split(int count, double fraction, int seed)
@@ -47,11 +47,11 @@ internal sealed class DaadTrainer
 
     public TrainingSummary Run(
         IImageSource source,
-        optim.Optimizer optG,
-        optim.Optimizer? optD,
+        AdamOptimizer optG,
+        AdamOptimizer? optD,
         CheckpointState state,
         string? checkpointPath,
-        Func<CheckpointState, optim.Optimizer, optim.Optimizer?, ModelHeader> checkpointHeader,
+        Func<CheckpointState, ModelHeader> checkpointHeader,
         IProgress<TrainingProgress>? progress,
         CancellationToken cancellationToken)
     {
@@ -167,7 +167,7 @@ internal sealed class DaadTrainer
 
                 if (checkpointPath is not null && t.CheckpointEvery > 0 && epoch % t.CheckpointEvery == 0)
                 {
-                    var header = checkpointHeader(state, optG, optD);
+                    var header = checkpointHeader(state);
                     ModelFile.WriteAtomically(checkpointPath, s => ModelFile.Write(s, header, generator, discriminator, optG, optD));
                     logger.LogInformation("Checkpoint written to {Path} after epoch {Epoch}.", checkpointPath, epoch);
                 }
@@ -206,7 +206,7 @@ internal sealed class DaadTrainer
     private static int EpochSeed(int seed, int epoch) => unchecked((seed * 1_000_003) + (epoch * 7_919) + 0x5eed);
 
     private (double Total, double Rec, double? Adv, double? Ali, double? D) Step(
-        BatchReader reader, float[] data, int count, Random rng, optim.Optimizer optG, optim.Optimizer? optD, int epoch, int step)
+        BatchReader reader, float[] data, int count, Random rng, AdamOptimizer optG, AdamOptimizer? optD, int epoch, int step)
     {
         var t = options.Training;
         using var scope = NewDisposeScope();
@@ -215,7 +215,7 @@ internal sealed class DaadTrainer
 
         var recon = generator.forward(x);
         var rec = Losses.Reconstruction(x, recon);
-        var loss = rec * t.ReconstructionWeight;
+        var loss = ScalarMath.Mul(rec, t.ReconstructionWeight);
         Tensor? adv = null, ali = null;
         if (discriminator is not null)
         {
@@ -228,7 +228,7 @@ internal sealed class DaadTrainer
 
             adv = Losses.GeneratorAdversarial(fakeLogits);
             ali = Losses.Alignment(realFeatures, fakeFeatures);
-            loss = loss + (adv * t.AdversarialWeight) + (ali * t.AlignmentWeight);
+            loss = loss + ScalarMath.Mul(adv, t.AdversarialWeight) + ScalarMath.Mul(ali, t.AlignmentWeight);
         }
 
         double total = loss.item<float>();
@@ -237,15 +237,15 @@ internal sealed class DaadTrainer
             throw Diverged(epoch, step, $"the generator loss is {total}");
         }
 
-        optG.zero_grad();
+        optG.ZeroGrad();
         loss.backward();
         CheckGradients(generator, epoch, step, "generator");
-        optG.step();
+        optG.Step();
 
         double? dLoss = null;
         if (discriminator is not null && optD is not null)
         {
-            optD.zero_grad();
+            optD.ZeroGrad();
             var (realLogits, _) = discriminator.forward(x);
             var (fakeLogits, _) = discriminator.forward(recon.detach());
             var d = Losses.Discriminator(realLogits, fakeLogits);
@@ -257,7 +257,7 @@ internal sealed class DaadTrainer
 
             d.backward();
             CheckGradients(discriminator, epoch, step, "discriminator");
-            optD.step();
+            optD.Step();
         }
 
         return (total, rec.item<float>(), adv?.item<float>(), ali?.item<float>(), dLoss);

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using DivideAssemble.Cli;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace DivideAssemble.Tests;
+
+public sealed class CliTests
+{
+    private string dir = string.Empty;
+
+    [SetUp]
+    public void MakeFolder() => dir = Directory.CreateTempSubdirectory("daad-cli-").FullName;
+
+    [TearDown]
+    public void RemoveFolder() => Directory.Delete(dir, recursive: true);
+
+    [TestCase("8,8,1", 8, 8, 1, false)]
+    [TestCase("2,4,16", 2, 4, 16, false)]
+    [TestCase("pixel", 1, 1, 1, true)]
+    public void Division_parses_ratios_or_pixel(string text, int rh, int rw, int rc, bool pixel) =>
+        Arguments.ParseDivision(text).Should().Be((rh, rw, rc, pixel));
+
+    [TestCase("8,8")]
+    [TestCase("8,x,1")]
+    [TestCase("0,8,1")]
+    public void Bad_divisions_are_usage_errors(string text) =>
+        FluentActions.Invoking(() => Arguments.ParseDivision(text)).Should().Throw<UsageException>().WithMessage($"*'{text}'*");
+
+    [Test]
+    public void Options_flags_and_positionals_are_parsed()
+    {
+        var a = Arguments.Parse(new[] { "score", "--model", "m.daad", "a.png", "--json", "--threads=2", "b.png" }, new HashSet<string> { "json" });
+        a.Command.Should().Be("score");
+        a.Required("model").Should().Be("m.daad");
+        a.Flag("json").Should().BeTrue();
+        a.Int("threads", 0, 8).Should().Be(2);
+        a.Positionals.Should().Equal("a.png", "b.png");
+        a.RejectUnknown();
+    }
+
+    [TestCase(new[] { "train", "--epochs" }, "option --epochs needs a value")]
+    [TestCase(new[] { "train", "--epochs", "1", "--epochs", "2" }, "option --epochs is given twice")]
+    [TestCase(new[] { "frobnicate" }, "unknown command 'frobnicate'*")]
+    [TestCase(new[] { "train", "--data", "x", "--format", "jpeg", "--out", "m" }, "option --format: 'jpeg' is not one of*")]
+    [TestCase(new[] { "train", "--format", "mvtec", "--out", "m" }, "train: missing required option --data")]
+    [TestCase(new[] { "eval", "--model", "m", "--report", "r.json", "--data", "x", "--format", "idx" }, "--format idx needs --normal-class <k>")]
+    [TestCase(new[] { "eval", "--model", "m", "--report", "r.json", "--data", "x", "--format", "idx", "--normal-class", "1" }, "*IDX folder 'x' does not exist*")]
+    public async Task Errors_are_exactly_one_line_on_stderr_with_a_non_zero_exit(string[] args, string message)
+    {
+        var (code, stdout, stderr) = await Run(args);
+        code.Should().NotBe(0);
+        stdout.Should().BeEmpty();
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().ContainSingle();
+        lines[0].Should().StartWith("error: ").And.Match("error: " + message).And.NotContain(" at DivideAssemble");
+    }
+
+    [Test]
+    public async Task Bad_paths_name_the_path_and_verbose_adds_the_trace()
+    {
+        string missing = Path.Combine(dir, "nowhere");
+        var (code, _, stderr) = await Run("train", "--data", missing, "--format", "mvtec", "--model", "daad", "--out", Path.Combine(dir, "m.daad"));
+        code.Should().Be(1);
+        stderr.Trim().Should().Be($"error: The MVTec category folder '{missing}' does not exist.");
+        var (_, _, verbose) = await Run("info", Path.Combine(dir, "missing.daad"), "--verbose");
+        verbose.Should().Contain("FileNotFoundException").And.Contain(" at ");
+    }
+
+    [Test]
+    public async Task Train_eval_score_and_info_run_end_to_end_on_a_tiny_mvtec_folder()
+    {
+        TestImages.MvtecCategory(dir, "tiny", train: 12, good: 2, defects: new[] { "blob" }, perDefect: 3, size: 32);
+        string category = Path.Combine(dir, "tiny");
+        string model = Path.Combine(dir, "tiny.daad");
+        var (code, stdout, stderr) = await Run("train", "--data", dir, "--category", "tiny", "--format", "mvtec", "--model", "daad+",
+            "--image-size", "32", "--division", "4,4,1", "--memory", "10", "--epochs", "1", "--batch", "4", "--width", "8", "--depth", "3", "--seed", "1", "--out", model);
+        stderr.Should().BeEmpty();
+        code.Should().Be(0);
+        stdout.Should().Contain("epoch 1/1").And.Contain("model written to");
+        File.Exists(model).Should().BeTrue();
+
+        string report = Path.Combine(dir, "out", "report.json");
+        string pictures = Path.Combine(dir, "out", "pictures");
+        (code, stdout, stderr) = await Run("eval", "--model", model, "--data", category, "--format", "mvtec", "--report", report, "--pictures", pictures);
+        stderr.Should().BeEmpty();
+        code.Should().Be(0);
+        stdout.Should().MatchRegex(@"image AUROC: [01]\.\d{3}");
+        using (var json = JsonDocument.Parse(File.ReadAllText(report)))
+        {
+            json.RootElement.GetProperty("images").GetArrayLength().Should().Be(5);
+            json.RootElement.GetProperty("pixelAuroc").ValueKind.Should().Be(JsonValueKind.Number);
+        }
+
+        Directory.GetFiles(pictures, "*.png").Should().Contain(p => p.EndsWith("roc.png", StringComparison.Ordinal)).And.Contain(p => Path.GetFileName(p).StartsWith("panel-", StringComparison.Ordinal));
+
+        string bad = Path.Combine(dir, "bad.png");
+        File.WriteAllText(bad, "not an image");
+        string good = Path.Combine(category, "test", "good", "000.png");
+        (code, stdout, stderr) = await Run("score", "--model", model, good, bad, "--json");
+        code.Should().Be(1, "one input failed");
+        stderr.Trim().Should().StartWith("error: ").And.Contain("bad.png");
+        using (var scores = JsonDocument.Parse(stdout))
+        {
+            scores.RootElement.GetArrayLength().Should().Be(1);
+            scores.RootElement[0].GetProperty("path").GetString().Should().Be(good);
+        }
+
+        (code, stdout, _) = await Run("score", "--model", model, Path.Combine(category, "test", "good"));
+        code.Should().Be(0);
+        stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(2);
+
+        (code, stdout, _) = await Run("info", model);
+        code.Should().Be(0);
+        stdout.Should().Contain("DaadPlus generator").And.Contain("calibration:");
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int code = await DivideAssemble.Cli.Cli.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}

@@ -1,0 +1,49 @@
+using FluentAssertions;
+using NUnit.Framework;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DivideAssemble.Tests;
+
+/// <summary>The replacements for TorchSharp pieces that convert doubles to Scalars implicitly (docs/platforms.md).</summary>
+public sealed class StackSafetyTests : TorchTest
+{
+    [Test]
+    public void SafeLeakyReLU_equals_leaky_relu()
+    {
+        using var scope = NewDisposeScope();
+        using var module = new SafeLeakyReLU(0.2);
+        var x = randn(4, 5);
+        var expected = where(x.gt(0), x, x * 0.2);
+        TensorAssert.MaxAbsDiff(module.forward(x), expected).Should().BeLessThan(1e-7);
+    }
+
+    [TestCase(0.0)]
+    [TestCase(0.01)]
+    public void AdamOptimizer_matches_torch_optim_Adam(double weightDecay)
+    {
+        using var scope = NewDisposeScope();
+        using var a = nn.Linear(6, 3);
+        using var b = nn.Linear(6, 3);
+        b.load_state_dict(a.state_dict());
+        using var ours = new AdamOptimizer(a.parameters(), 1e-2, 0.9, 0.999, weightDecay);
+        using var reference = optim.Adam(b.parameters(), 1e-2, 0.9, 0.999, weight_decay: weightDecay);
+        var x = randn(8, 6);
+        for (int step = 0; step < 5; step++)
+        {
+            ours.ZeroGrad();
+            a.forward(x).square().sum().backward();
+            ours.Step();
+            reference.zero_grad();
+            b.forward(x).square().sum().backward();
+            reference.step();
+        }
+
+        foreach (var (pa, pb) in a.parameters().Zip(b.parameters()))
+        {
+            TensorAssert.MaxAbsDiff(pa, pb).Should().BeLessThan(1e-6);
+        }
+
+        ours.Steps.Should().Be(5);
+    }
+}

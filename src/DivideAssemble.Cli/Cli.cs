@@ -108,6 +108,10 @@ internal static class Cli
         var summary = ProgressView.Run(stdout, p => checkpoint is null ? detector.Fit(data.Train, p) : detector.Fit(data.Train, checkpoint, p));
         detector.Save(output);
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {summary.EpochsCompleted} epochs in {summary.Duration.TotalSeconds:F1} s on {summary.TrainingImages} images ({summary.ValidationImages} held back); threshold {summary.Calibration.Threshold:G5}"));
+        if (summary.AddressingEntropy.Count > 0)
+        {
+            stdout.WriteLine("addressing entropy / log N by scale: " + string.Join(", ", summary.AddressingEntropy.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key}: {e.Value:F3}"))));
+        }
         stdout.WriteLine($"model written to {output}");
         return 0;
     }

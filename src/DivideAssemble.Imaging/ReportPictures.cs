@@ -83,7 +83,7 @@ public static class ReportPictures
         ArgumentNullException.ThrowIfNull(result);
         int s = result.Size, c = result.Channels;
         int tiles = 3;
-        int captionHeight = 28;
+        int captionHeight = 44;
         var info = new SKImageInfo((tiles * Tile) + ((tiles + 1) * 8), Tile + captionHeight + 16);
         using var surface = SKSurface.Create(info);
         var canvas = surface.Canvas;
@@ -113,7 +113,9 @@ public static class ReportPictures
         {
             using var font = new SKFont(typeface, 14);
             using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-            canvas.DrawText($"{title} | input · reconstruction · heat map (red: predicted, green: ground truth)", 8, Tile + 32, font, paint);
+            canvas.DrawText(title, 8, Tile + 30, font, paint);
+            using var small = new SKFont(typeface, 12);
+            canvas.DrawText("input · reconstruction · anomaly map (red: predicted defect, green: ground truth)", 8, Tile + 48, small, paint);
         }
 
         using var snapshot = surface.Snapshot();

@@ -99,27 +99,27 @@ public sealed class DaadBuilder
         return this;
     }
 
-    /// <summary>Sets the memory size and addressing.</summary>
+    /// <summary>Sets the memory size and, optionally, its addressing.</summary>
     /// <param name="items">Items per scale's bank (N).</param>
-    /// <param name="temperature">Softmax temperature of the addressing.</param>
-    /// <param name="shrinkThreshold">MemAE hard-shrinkage threshold; 0 turns it off.</param>
+    /// <param name="temperature">Softmax temperature of the addressing; <see langword="null"/> keeps the current value (library default 0.03).</param>
+    /// <param name="shrinkThreshold">MemAE hard-shrinkage threshold (0 turns it off); <see langword="null"/> keeps the current value.</param>
     /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
-    public DaadBuilder WithMemory(int items, double temperature = 1.0, double shrinkThreshold = 0.0)
+    public DaadBuilder WithMemory(int items, double? temperature = null, double? shrinkThreshold = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(items, 1);
-        if (!(temperature > 0))
+        if (temperature is { } t && !(t > 0))
         {
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be positive.");
         }
 
-        if (!(shrinkThreshold >= 0 && shrinkThreshold < 1))
+        if (shrinkThreshold is { } k && !(k >= 0 && k < 1))
         {
             throw new ArgumentOutOfRangeException(nameof(shrinkThreshold), shrinkThreshold, "The shrink threshold must lie in [0, 1).");
         }
 
         options.Network.MemoryItems = items;
-        options.Network.MemoryTemperature = temperature;
-        options.Network.ShrinkThreshold = shrinkThreshold;
+        options.Network.MemoryTemperature = temperature ?? options.Network.MemoryTemperature;
+        options.Network.ShrinkThreshold = shrinkThreshold ?? options.Network.ShrinkThreshold;
         return this;
     }
 

@@ -24,6 +24,8 @@ public sealed class TrainingTests : TorchTest
         TestContext.Out.WriteLine($"{variant}: image AUROC {auroc:F3} after {summary.EpochsCompleted} epochs in {summary.Duration.TotalSeconds:F1} s; history {string.Join(", ", summary.History.Select(h => h.ReconstructionLoss.ToString("G3")))}");
         auroc.Should().BeGreaterThanOrEqualTo(0.9);
         summary.History.Last().ReconstructionLoss.Should().BeLessThan(summary.History.First().ReconstructionLoss);
+        summary.AddressingEntropy.Keys.Should().Equal(1, 2, 3);
+        summary.AddressingEntropy.Values.Should().OnlyContain(e => e > 0 && e <= 1.0001);
     }
 
     internal static DaadBuilder SmallBuilder(ModelVariant variant) => DaadBuilder.Create()

@@ -172,8 +172,8 @@ public sealed class AnomalyScorer
         var device = generator.parameters().First().device;
         var x = images.to(float32).to(device);
         var recon = generator.forward(x);
-        var raw = AnomalyMaps.SquaredError(x, recon, options.ResidualSigma);
-        var smooth = AnomalyMaps.Smooth(raw, options.SmoothingSigma);
+        var raw = AnomalyMaps.SquaredError(x, recon, options.ResidualFilterSigma(netOptions.ImageSize));
+        var smooth = AnomalyMaps.Smooth(raw, options.MapSigma(netOptions.ImageSize));
         var r = AnomalyMaps.Pool(raw, smooth, options.Pooling, options.TopFraction).to(float64).cpu().data<double>().ToArray();
         double[]? l = null;
         if (discriminator is not null)

@@ -198,8 +198,36 @@ internal sealed class DaadTrainer
         logger.LogInformation(
             "Calibrated on {Count} normal images: threshold {Threshold:G5}, pixel threshold {Pixel:G5}.",
             calibration.ImageCount, calibration.Threshold, calibration.PixelThreshold);
+        var entropy = AddressingEntropy(reader, calibrationIndices);
+        if (entropy.Count > 0)
+        {
+            logger.LogInformation("Addressing entropy / log N per scale: {Entropy}", string.Join(", ", entropy.Select(e => $"{e.Key}: {e.Value:F3}")));
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
-        return new TrainingSummary(state.EpochsCompleted, state.History.ToList(), clock.Elapsed, stoppedEarly, t.KeepBest ? state.BestEpoch : state.EpochsCompleted, calibration, train.Length, validation.Length);
+        return new TrainingSummary(state.EpochsCompleted, state.History.ToList(), clock.Elapsed, stoppedEarly, t.KeepBest ? state.BestEpoch : state.EpochsCompleted, calibration, train.Length, validation.Length, entropy);
+    }
+
+    /// <summary>Mean addressing entropy over log N per memory scale, on one batch of <paramref name="indices"/>.</summary>
+    private Dictionary<int, double> AddressingEntropy(BatchReader reader, int[] indices)
+    {
+        var result = new Dictionary<int, double>();
+        if (generator.Memories.Count == 0 || indices.Length == 0)
+        {
+            return result;
+        }
+
+        var batch = indices.Take(options.Training.BatchSize).ToArray();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        generator.eval();
+        var x = reader.ToTensor(reader.ReadFloats(batch), device);
+        foreach (var (scale, weights) in generator.Address(x))
+        {
+            result[scale] = BlockMemory.AddressingEntropy(weights) / Math.Log(options.Network.MemoryItems);
+        }
+
+        return result;
     }
 
     /// <summary>A per-epoch seed that is the same in every process (unlike HashCode.Combine), so runs and resumes repeat exactly.</summary>

@@ -63,6 +63,10 @@ public sealed record EpochLosses(int Epoch, double Loss, double ReconstructionLo
 /// <param name="Calibration">The calibration measured after training.</param>
 /// <param name="TrainingImages">Number of images trained on.</param>
 /// <param name="ValidationImages">Number of normal images held back for validation and calibration.</param>
+/// <param name="AddressingEntropy">
+/// Per memory scale, the mean addressing entropy on calibration images divided by log N: 1 means
+/// every read is a uniform average of the bank, values near 0 mean each block reads a few items.
+/// </param>
 public sealed record TrainingSummary(
     int EpochsCompleted,
     IReadOnlyList<EpochLosses> History,
@@ -71,7 +75,8 @@ public sealed record TrainingSummary(
     int BestEpoch,
     ScoreCalibration Calibration,
     int TrainingImages,
-    int ValidationImages);
+    int ValidationImages,
+    IReadOnlyDictionary<int, double> AddressingEntropy);
 
 /// <summary>Thrown when a loss or gradient becomes NaN or infinite; training stops before the weights are updated.</summary>
 public sealed class TrainingDivergedException : Exception

@@ -26,32 +26,14 @@ public static class Metrics
     /// <exception cref="ArgumentException">See <see cref="Auroc"/>.</exception>
     public static RocCurve Roc(IReadOnlyList<double> scores, IReadOnlyList<int> labels)
     {
-        var (sorted, positives, negatives) = Prepare(scores, labels);
         var fpr = new List<double> { 0 };
         var tpr = new List<double> { 0 };
         var thresholds = new List<double> { double.PositiveInfinity };
-        long tp = 0, fp = 0;
-        int i = 0;
-        while (i < sorted.Length)
+        foreach (var (tp, fp, positives, negatives, threshold) in Sweep(scores, labels))
         {
-            double s = sorted[i].Score;
-            while (i < sorted.Length && sorted[i].Score == s)
-            {
-                if (sorted[i].Label == 1)
-                {
-                    tp++;
-                }
-                else
-                {
-                    fp++;
-                }
-
-                i++;
-            }
-
             fpr.Add((double)fp / negatives);
             tpr.Add((double)tp / positives);
-            thresholds.Add(s);
+            thresholds.Add(threshold);
         }
 
         return new RocCurve(fpr, tpr, thresholds);
@@ -89,9 +71,13 @@ public static class Metrics
         return (best, threshold);
     }
 
-    private static IEnumerable<(double Precision, double Recall, double Threshold)> PrecisionRecall(IReadOnlyList<double> scores, IReadOnlyList<int> labels)
+    private static IEnumerable<(double Precision, double Recall, double Threshold)> PrecisionRecall(IReadOnlyList<double> scores, IReadOnlyList<int> labels) =>
+        Sweep(scores, labels).Select(p => ((double)p.TruePositives / (p.TruePositives + p.FalsePositives), (double)p.TruePositives / p.Positives, p.Threshold));
+
+    /// <summary>Cumulative true and false positives at every distinct score, highest first (ties share a threshold).</summary>
+    private static IEnumerable<(long TruePositives, long FalsePositives, long Positives, long Negatives, double Threshold)> Sweep(IReadOnlyList<double> scores, IReadOnlyList<int> labels)
     {
-        var (sorted, positives, _) = Prepare(scores, labels);
+        var (sorted, positives, negatives) = Prepare(scores, labels);
         long tp = 0, fp = 0;
         int i = 0;
         while (i < sorted.Length)
@@ -99,19 +85,12 @@ public static class Metrics
             double s = sorted[i].Score;
             while (i < sorted.Length && sorted[i].Score == s)
             {
-                if (sorted[i].Label == 1)
-                {
-                    tp++;
-                }
-                else
-                {
-                    fp++;
-                }
-
+                tp += sorted[i].Label;
+                fp += 1 - sorted[i].Label;
                 i++;
             }
 
-            yield return ((double)tp / (tp + fp), (double)tp / positives, s);
+            yield return (tp, fp, positives, negatives, s);
         }
     }
 

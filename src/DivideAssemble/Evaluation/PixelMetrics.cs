@@ -69,7 +69,7 @@ public sealed class PixelMetricsAccumulator
             throw new ArgumentException($"The anomaly map has {map.Length} pixels but the mask is {mask.Width}×{mask.Height}.", nameof(mask));
         }
 
-        var labels = Label(mask);
+        var (labels, _) = ConnectedComponents.Label(mask.Pixels, mask.Width, mask.Height);
         int baseRegion = regionSizes.Count;
         for (int p = 0; p < map.Length; p++)
         {
@@ -161,51 +161,5 @@ public sealed class PixelMetricsAccumulator
     {
         double v = double.IsNaN(value) ? 0 : Math.Clamp(value * scale, 0, 1);
         return (int)Math.Min(Bins - 1, Math.Sqrt(v) * Bins);
-    }
-
-    /// <summary>8-connected component labels of a mask (−1 for background).</summary>
-    internal static int[] Label(BinaryMask mask)
-    {
-        var labels = new int[mask.Pixels.Length];
-        Array.Fill(labels, -1);
-        int w = mask.Width, h = mask.Height, next = 0;
-        var stack = new Stack<int>();
-        for (int start = 0; start < labels.Length; start++)
-        {
-            if (!mask.Pixels[start] || labels[start] >= 0)
-            {
-                continue;
-            }
-
-            labels[start] = next;
-            stack.Push(start);
-            while (stack.Count > 0)
-            {
-                int p = stack.Pop();
-                int y = p / w, x = p % w;
-                for (int dy = -1; dy <= 1; dy++)
-                {
-                    for (int dx = -1; dx <= 1; dx++)
-                    {
-                        int ny = y + dy, nx = x + dx;
-                        if (ny < 0 || nx < 0 || ny >= h || nx >= w)
-                        {
-                            continue;
-                        }
-
-                        int q = (ny * w) + nx;
-                        if (mask.Pixels[q] && labels[q] < 0)
-                        {
-                            labels[q] = next;
-                            stack.Push(q);
-                        }
-                    }
-                }
-            }
-
-            next++;
-        }
-
-        return labels;
     }
 }

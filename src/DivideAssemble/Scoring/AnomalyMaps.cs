@@ -76,53 +76,38 @@ internal static class AnomalyMaps
     /// <summary>Connected regions (8-connectivity) of a binary mask, largest first.</summary>
     public static List<DefectRegion> Regions(bool[] mask, float[] map, int size)
     {
-        var regions = new List<DefectRegion>();
-        var seen = new bool[mask.Length];
-        var stack = new Stack<int>();
-        for (int start = 0; start < mask.Length; start++)
+        var (labels, count) = ConnectedComponents.Label(mask, size, size);
+        var minX = new int[count];
+        var minY = new int[count];
+        var maxX = new int[count];
+        var maxY = new int[count];
+        var area = new int[count];
+        var peak = new double[count];
+        Array.Fill(minX, int.MaxValue);
+        Array.Fill(minY, int.MaxValue);
+        Array.Fill(maxX, -1);
+        Array.Fill(maxY, -1);
+        Array.Fill(peak, double.NegativeInfinity);
+        for (int p = 0; p < labels.Length; p++)
         {
-            if (!mask[start] || seen[start])
+            int k = labels[p];
+            if (k < 0)
             {
                 continue;
             }
 
-            int minX = int.MaxValue, minY = int.MaxValue, maxX = -1, maxY = -1, area = 0;
-            double peak = double.NegativeInfinity;
-            seen[start] = true;
-            stack.Push(start);
-            while (stack.Count > 0)
-            {
-                int p = stack.Pop();
-                int y = p / size, x = p % size;
-                area++;
-                peak = Math.Max(peak, map[p]);
-                minX = Math.Min(minX, x);
-                maxX = Math.Max(maxX, x);
-                minY = Math.Min(minY, y);
-                maxY = Math.Max(maxY, y);
-                for (int dy = -1; dy <= 1; dy++)
-                {
-                    for (int dx = -1; dx <= 1; dx++)
-                    {
-                        int ny = y + dy, nx = x + dx;
-                        if (ny < 0 || nx < 0 || ny >= size || nx >= size)
-                        {
-                            continue;
-                        }
-
-                        int q = (ny * size) + nx;
-                        if (mask[q] && !seen[q])
-                        {
-                            seen[q] = true;
-                            stack.Push(q);
-                        }
-                    }
-                }
-            }
-
-            regions.Add(new DefectRegion(minX, minY, maxX - minX + 1, maxY - minY + 1, area, peak));
+            int y = p / size, x = p % size;
+            area[k]++;
+            peak[k] = Math.Max(peak[k], map[p]);
+            minX[k] = Math.Min(minX[k], x);
+            maxX[k] = Math.Max(maxX[k], x);
+            minY[k] = Math.Min(minY[k], y);
+            maxY[k] = Math.Max(maxY[k], y);
         }
 
+        var regions = Enumerable.Range(0, count)
+            .Select(k => new DefectRegion(minX[k], minY[k], maxX[k] - minX[k] + 1, maxY[k] - minY[k] + 1, area[k], peak[k]))
+            .ToList();
         regions.Sort((a, b) => b.Area.CompareTo(a.Area));
         return regions;
     }

@@ -101,7 +101,7 @@ public sealed class DaadBuilder
 
     /// <summary>Sets the memory size and, optionally, its addressing.</summary>
     /// <param name="items">Items per scale's bank (N).</param>
-    /// <param name="temperature">Softmax temperature of the addressing; <see langword="null"/> keeps the current value (library default 0.03).</param>
+    /// <param name="temperature">Softmax temperature of the addressing; <see langword="null"/> keeps the current value (library default 0.1).</param>
     /// <param name="shrinkThreshold">MemAE hard-shrinkage threshold (0 turns it off); <see langword="null"/> keeps the current value.</param>
     /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
     public DaadBuilder WithMemory(int items, double? temperature = null, double? shrinkThreshold = null)

@@ -18,6 +18,25 @@ public sealed class StackSafetyTests : TorchTest
         TensorAssert.MaxAbsDiff(module.forward(x), expected).Should().BeLessThan(1e-7);
     }
 
+    [Test]
+    public void SafeBatchNorm2d_matches_BatchNorm2d_in_training_and_evaluation()
+    {
+        using var scope = NewDisposeScope();
+        using var ours = new SafeBatchNorm2d(4);
+        using var reference = nn.BatchNorm2d(4);
+        for (int step = 0; step < 3; step++)
+        {
+            var x = randn(5, 4, 3, 3) * 2 + 1;
+            TensorAssert.MaxAbsDiff(ours.forward(x), reference.forward(x)).Should().BeLessThan(1e-5, "training mode uses batch statistics");
+        }
+
+        ours.eval();
+        reference.eval();
+        var y = randn(2, 4, 3, 3);
+        TensorAssert.MaxAbsDiff(ours.forward(y), reference.forward(y)).Should().BeLessThan(1e-5, "the running statistics were updated the same way");
+        ours.state_dict().Keys.Should().BeEquivalentTo(new[] { "weight", "bias", "running_mean", "running_var" });
+    }
+
     [TestCase(0.0)]
     [TestCase(0.01)]
     public void AdamOptimizer_matches_torch_optim_Adam(double weightDecay)

@@ -43,7 +43,7 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
             long width = this.options.StageWidth(i);
             encoder.Add(nn.Sequential(
                 ("conv", new SafeConv(inChannels, width, 4, 2, 1, transposed: false, bias: false)),
-                ("bn", nn.BatchNorm2d(width)),
+                ("bn", new SafeBatchNorm2d(width)),
                 ("act", new SafeLeakyReLU(0.2))));
             inChannels = width;
         }
@@ -62,7 +62,7 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
             long width = j == 0 ? this.options.StageWidth(0) : this.options.StageWidth(j - 1);
             decoder.Add(nn.Sequential(
                 ("conv", new SafeConv(input, width, 4, 2, 1, transposed: true, bias: false)),
-                ("bn", nn.BatchNorm2d(width)),
+                ("bn", new SafeBatchNorm2d(width)),
                 ("act", nn.ReLU())));
         }
 

@@ -48,7 +48,7 @@ public sealed class DcganDiscriminator : nn.Module<Tensor, (Tensor Logits, Tenso
             var layers = new List<(string, nn.Module<Tensor, Tensor>)> { ("conv", new SafeConv(input, width, 4, 2, 1, transposed: false, bias: i == 0)) };
             if (i > 0)
             {
-                layers.Add(("bn", nn.BatchNorm2d(width)));
+                layers.Add(("bn", new SafeBatchNorm2d(width)));
             }
 
             layers.Add(("act", new SafeLeakyReLU(0.2)));

@@ -79,6 +79,53 @@ internal sealed class SafeLeakyReLU : nn.Module<Tensor, Tensor>
     }
 }
 
+/// <summary>
+/// BatchNorm over channels of <c>[B, C, H, W]</c> with running statistics (momentum 0.1, ε = 1e-5),
+/// through the functional form. TorchSharp's <c>BatchNorm2d</c> increments its batch counter with
+/// an implicitly converted <see cref="Scalar"/> on every training call, which its finalizer can free
+/// during the native call (a crash seen in our training runs; docs/platforms.md). The counter only
+/// matters when momentum is unset, so this module has none.
+/// </summary>
+internal sealed class SafeBatchNorm2d : nn.Module<Tensor, Tensor>
+{
+    private const double Momentum = 0.1;
+    private const double Epsilon = 1e-5;
+
+    // Field names are the state-dictionary keys (PyTorch's).
+    private readonly Parameter weight;
+    private readonly Parameter bias;
+    private readonly Tensor running_mean;
+    private readonly Tensor running_var;
+
+    public SafeBatchNorm2d(long channels)
+        : base(nameof(SafeBatchNorm2d))
+    {
+        weight = new Parameter(ones(channels));
+        bias = new Parameter(zeros(channels));
+        running_mean = zeros(channels);
+        running_var = ones(channels);
+        RegisterComponents();
+    }
+
+    public Parameter Weight => weight;
+
+    public Parameter Bias => bias;
+
+    public override Tensor forward(Tensor input) =>
+        nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, Momentum, Epsilon);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            running_mean.Dispose();
+            running_var.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
 /// <summary>DCGAN-style initialisation: conv weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0.</summary>
 internal static class DcganInit
 {
@@ -105,9 +152,9 @@ internal static class DcganInit
                     }
 
                     break;
-                case BatchNorm2d bn:
-                    nn.init.normal_(bn.weight, 1.0, 0.02);
-                    nn.init.zeros_(bn.bias);
+                case SafeBatchNorm2d bn:
+                    nn.init.normal_(bn.Weight, 1.0, 0.02);
+                    nn.init.zeros_(bn.Bias);
                     break;
                 case Linear lin:
                     nn.init.normal_(lin.weight, 0.0, 0.02);

@@ -47,9 +47,10 @@ public class PipelineBenchmarks
 /// <summary>Pipeline operations shared by BenchmarkDotNet and the quick mode.</summary>
 internal static class Pipeline
 {
-    public static AnomalyDetector Build(ModelVariant variant, int size)
+    public static AnomalyDetector Build(ModelVariant variant, int size, int width = 32)
     {
         var options = DaadOptions.Default;
+        options.Network.BaseWidth = width;
         options.Network.Variant = variant;
         options.Network.ImageSize = size;
         options.Network.Channels = 3;

@@ -49,7 +49,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
             : null;
         generator.to(device);
         discriminator?.to(device);
-        scorer = new AnomalyScorer(generator, discriminator, this.options.Scoring);
+        scorer = new AnomalyScorer(generator, discriminator, this.options.Scoring, this.options.Training.NormalizeFeatures);
         this.logger.LogDebug("Built {Summary}", generator.Summary());
     }
 
@@ -172,7 +172,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
 
         lock (gate)
         {
-            var next = new AnomalyScorer(generator, discriminator, scoring ?? options.Scoring);
+            var next = new AnomalyScorer(generator, discriminator, scoring ?? options.Scoring, options.Training.NormalizeFeatures);
             var reader = new BatchReader(normalImages, Channels, ImageSize);
             var calibration = next.Calibrate(Batches(reader, normalImages.Count), heldOut: true);
             scorer = next;

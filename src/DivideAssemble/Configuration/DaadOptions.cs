@@ -73,6 +73,7 @@ public sealed class DaadOptions
             AlignmentWeight = 0.5,
             HorizontalFlip = true,
             VerticalFlip = true,
+            NormalizeFeatures = false,
         },
         Scoring = new ScoringOptions { Gamma = 0.9, SmoothingSigma = 0, ResidualSigma = 0, Pooling = ImageScorePooling.Mean },
     };

@@ -21,6 +21,7 @@ public sealed class AnomalyScorer
     private readonly DaadGenerator generator;
     private readonly DcganDiscriminator? discriminator;
     private readonly ScoringOptions options;
+    private readonly bool normalizeFeatures;
 
     /// <summary>Creates a scorer over trained modules (not owned: the caller disposes them).</summary>
     /// <param name="generator">The generator.</param>
@@ -28,7 +29,14 @@ public sealed class AnomalyScorer
     /// <param name="options">Scoring options (copied).</param>
     /// <param name="calibration">Normalisation statistics and thresholds, if already known.</param>
     public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, ScoringOptions options, ScoreCalibration? calibration = null)
+        : this(generator, discriminator, options, normalizeFeatures: true, calibration)
     {
+    }
+
+    /// <summary>Creates a scorer; <paramref name="normalizeFeatures"/> L2-normalises f_D before L(x) compares them (as training did).</summary>
+    public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, ScoringOptions options, bool normalizeFeatures, ScoreCalibration? calibration = null)
+    {
+        this.normalizeFeatures = normalizeFeatures;
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(options);
         this.generator = generator;
@@ -180,6 +188,12 @@ public sealed class AnomalyScorer
         {
             var fReal = discriminator.forward(x).Features;
             var fFake = discriminator.forward(recon).Features;
+            if (normalizeFeatures)
+            {
+                fReal = Losses.UnitLength(fReal);
+                fFake = Losses.UnitLength(fFake);
+            }
+
             l = (fReal - fFake).square().mean(new long[] { 1 }).to(float64).cpu().data<double>().ToArray();
         }
 

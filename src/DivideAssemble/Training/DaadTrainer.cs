@@ -255,7 +255,7 @@ internal sealed class DaadTrainer
             }
 
             adv = Losses.GeneratorAdversarial(fakeLogits);
-            ali = Losses.Alignment(realFeatures, fakeFeatures);
+            ali = Losses.Alignment(realFeatures, fakeFeatures, t.NormalizeFeatures);
             loss = loss + ScalarMath.Mul(adv, t.AdversarialWeight) + ScalarMath.Mul(ali, t.AlignmentWeight);
         }
 

@@ -18,6 +18,10 @@ internal static class Losses
         nn.functional.binary_cross_entropy_with_logits(realLogits, ones_like(realLogits))
         + nn.functional.binary_cross_entropy_with_logits(fakeLogits, zeros_like(fakeLogits));
 
-    /// <summary>L_ali: mean squared difference of the discriminator features of input and reconstruction.</summary>
-    public static Tensor Alignment(Tensor realFeatures, Tensor fakeFeatures) => nn.functional.mse_loss(fakeFeatures, realFeatures);
+    /// <summary>L_ali: mean squared difference of the discriminator features of input and reconstruction (optionally L2-normalised first).</summary>
+    public static Tensor Alignment(Tensor realFeatures, Tensor fakeFeatures, bool normalize) =>
+        nn.functional.mse_loss(normalize ? UnitLength(fakeFeatures) : fakeFeatures, normalize ? UnitLength(realFeatures) : realFeatures);
+
+    /// <summary>Scales each row to unit L2 norm (rows of norm below 1e-12 are divided by 1e-12).</summary>
+    public static Tensor UnitLength(Tensor features) => features / ScalarMath.ClampMin(features.norm(1, keepdim: true, p: 2), 1e-12);
 }

@@ -9,5 +9,13 @@ if (args.Contains("--quick"))
     return 0;
 }
 
+if (args.Contains("--pipeline"))
+{
+    // dotnet run -c Release --project benchmarks/DivideAssemble.Benchmarks -- --pipeline [64 128 256]
+    var sizes = args.Where(a => int.TryParse(a, out _)).Select(int.Parse).ToArray();
+    PipelineMode.Run(Console.Out, sizes.Length > 0 ? sizes : new[] { 64, 128, 256 });
+    return 0;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(MemoryBenchmarks).Assembly).Run(args);
 return 0;

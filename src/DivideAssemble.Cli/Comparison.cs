@@ -15,8 +15,13 @@ internal static class Comparison
         using var detector = DaadBuilder.Create(options).Build();
         stdout.WriteLine(detector.Summary());
         var clock = Stopwatch.StartNew();
-        ProgressView.Run(stdout, p => detector.Fit(data.Train, p));
+        var summary = ProgressView.Run(stdout, p => detector.Fit(data.Train, p));
         clock.Stop();
+        if (summary.AddressingEntropy.Count > 0)
+        {
+            stdout.WriteLine("addressing entropy / log N by scale: " + string.Join(", ", summary.AddressingEntropy.Select(e => FormattableString.Invariant($"{e.Key}: {e.Value:F3}"))));
+        }
+
         var report = Evaluation.Run(detector, data, null, null, 0, stdout);
         long parameters = detector.Generator.parameters().Sum(p => p.numel()) + (detector.Discriminator?.parameters().Sum(p => p.numel()) ?? 0);
         var n = options.Network;

@@ -120,7 +120,7 @@ public static class ReportPictures
 
         using var snapshot = surface.Snapshot();
         using var png = snapshot.Encode(SKEncodedImageFormat.Png, 100);
-        ModelFileWriter.WriteAtomically(path, png.ToArray());
+        ModelFile.WriteAtomically(path, stream => stream.Write(png.AsSpan()));
     }
 
     private static void AddHistogram(ScottPlot.Plot plot, IEnumerable<double> values, double min, double width, int bins, ScottPlot.Color color, string label)
@@ -146,7 +146,7 @@ public static class ReportPictures
     private static void Save(ScottPlot.Plot plot, string path, int width, int height)
     {
         byte[] png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
-        ModelFileWriter.WriteAtomically(path, png);
+        ModelFile.WriteAtomically(path, stream => stream.Write(png));
     }
 
     private static SKImage ToImage(float[] chw, int channels, int size, (float[] Map, double Scale)? heat)
@@ -235,26 +235,5 @@ public static class ReportPictures
         }
 
         return null;
-    }
-}
-
-/// <summary>Writes files atomically (temporary file, then rename).</summary>
-internal static class ModelFileWriter
-{
-    public static void WriteAtomically(string path, byte[] bytes)
-    {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + $".tmp-{Guid.NewGuid():N}";
-        try
-        {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(tmp);
-            throw;
-        }
     }
 }

@@ -35,8 +35,8 @@ internal static class PipelineMode
                 int repeats = size >= 256 ? 3 : 5;
                 for (int i = 0; i < repeats; i++)
                 {
-                    train.Add(Time(() => Pipeline.TrainingStep(detector, optimizer, images)));
-                    score.Add(Time(() => Pipeline.Score(detector, images)));
+                    train.Add(Timing.Milliseconds(() => Pipeline.TrainingStep(detector, optimizer, images)));
+                    score.Add(Timing.Milliseconds(() => Pipeline.Score(detector, images)));
                 }
 
                 int soak = size >= 256 ? 10 : 30;
@@ -48,23 +48,11 @@ internal static class PipelineMode
 
                 double after = Pipeline.RssMegabytes();
                 double peak = Pipeline.PeakRssMegabytes();
-                double scoreMs = Median(score);
+                double scoreMs = Timing.Median(score);
                 output.WriteLine(FormattableString.Invariant(
-                    $"| {variant} | {size} | {Median(train):F0} | {scoreMs:F0} | {Shapes.Batch * 1000 / scoreMs:F1} | {peak:F0}{(reset ? string.Empty : " (process peak)")} | {before:F0} → {after:F0} ({soak + repeats} steps) |"));
+                    $"| {variant} | {size} | {Timing.Median(train):F0} | {scoreMs:F0} | {Shapes.Batch * 1000 / scoreMs:F1} | {peak:F0}{(reset ? string.Empty : " (process peak)")} | {before:F0} → {after:F0} ({soak + repeats} steps) |"));
             }
         }
     }
 
-    private static double Time(Action action)
-    {
-        var clock = Stopwatch.StartNew();
-        action();
-        return clock.Elapsed.TotalMilliseconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
-    }
 }

@@ -72,24 +72,11 @@ internal static class QuickMode
         var tb = new List<double>();
         for (int i = 0; i < repeats; i++)
         {
-            ta.Add(Time(a));
-            tb.Add(Time(b));
+            ta.Add(Timing.Milliseconds(a));
+            tb.Add(Timing.Milliseconds(b));
         }
 
-        return (Median(ta), Median(tb));
-    }
-
-    private static double Time(Action action)
-    {
-        var clock = Stopwatch.StartNew();
-        action();
-        return clock.Elapsed.TotalMilliseconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
+        return (Timing.Median(ta), Timing.Median(tb));
     }
 
     private static string RuntimeInformationText() =>

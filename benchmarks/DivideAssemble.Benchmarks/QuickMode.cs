@@ -39,7 +39,7 @@ internal static class QuickMode
                     hotPath = ratio;
                     memory.NormaliseCopies = true;
                     var (copies, floor2) = Interleaved(() => HotPath.ModuleStep(memory, blocks, backward), () => HotPath.FloorStep(queries, items, backward));
-                    memory.NormaliseCopies = false;
+                    memory.NormaliseCopies = null;
                     output.WriteLine(FormattableString.Invariant($"| scale 1 fwd+bwd, cosine by normalised copies (alternative) | {copies:F2} | {floor2:F2} | {copies / floor2:F2} |"));
                 }
             }

@@ -40,6 +40,7 @@ public sealed class BlockMemoryTests : TorchTest
         using var scope = NewDisposeScope();
         using var memory = new BlockMemory(40, 24, temperature: 0.3);
         var q = randn(3, 5, 24);
+        memory.NormaliseCopies = false;
         var divided = memory.Address(q);
         memory.NormaliseCopies = true;
         var copies = memory.Address(q);

@@ -75,11 +75,13 @@ public sealed class BlockMemory : nn.Module<Tensor, Tensor>
     public double ShrinkThreshold { get; }
 
     /// <summary>
-    /// Gets or sets how the cosine is computed: <see langword="false"/> (default) divides the raw
-    /// products by the outer product of norms; <see langword="true"/> normalises copies of the
-    /// queries and items first. Both give the same weights; the benchmark compares their cost.
+    /// Gets or sets how the cosine is computed: divide the raw <c>[M, N]</c> products by the outer
+    /// product of norms, or normalise copies of the <c>[M, D]</c> queries and <c>[N, D]</c> items
+    /// first. Both give the same weights; the cheaper one touches the smaller of <c>[M, N]</c> and
+    /// <c>[M, D]</c>, so <see langword="null"/> (the default) normalises copies when D &lt; N
+    /// (per-pixel blocks) and divides the products otherwise (measured in docs/benchmarks.md).
     /// </summary>
-    internal bool NormaliseCopies { get; set; }
+    internal bool? NormaliseCopies { get; set; }
 
     /// <summary>Computes the addressing weights of eq. 1 for queries <c>[..., D]</c>; returns <c>[..., N]</c>.</summary>
     /// <exception cref="ArgumentException">The last dimension of the queries is not <c>D</c>.</exception>
@@ -140,7 +142,7 @@ public sealed class BlockMemory : nn.Module<Tensor, Tensor>
         var items = Items;
         var queryScale = ScalarMath.ClampMin(flat.norm(1, keepdim: true, p: 2), NormEpsilon).reciprocal();
         var itemScale = ScalarMath.ClampMin(items.norm(1, keepdim: false, p: 2), NormEpsilon).reciprocal();
-        if (NormaliseCopies)
+        if (NormaliseCopies ?? ItemDimension < ItemCount)
         {
             var q = flat * queryScale;
             var m = items * itemScale.unsqueeze(1);

@@ -261,7 +261,7 @@ internal static class Cli
         stdout.WriteLine(table);
         if (output is not null)
         {
-            File.WriteAllText(output, table);
+            ModelFile.WriteAtomically(output, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(table)));
             stdout.WriteLine($"table written to {output}");
         }
 

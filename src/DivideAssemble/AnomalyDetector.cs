@@ -174,7 +174,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
         {
             var next = new AnomalyScorer(generator, discriminator, scoring ?? options.Scoring, options.Training.NormalizeFeatures);
             var reader = new BatchReader(normalImages, Channels, ImageSize);
-            var calibration = next.Calibrate(Batches(reader, normalImages.Count), heldOut: true);
+            var calibration = next.Calibrate(reader.Tensors(Enumerable.Range(0, normalImages.Count).ToArray(), options.Training.BatchSize, CPU), heldOut: true);
             scorer = next;
             if (scoring is not null)
             {
@@ -182,15 +182,6 @@ public sealed class AnomalyDetector : IAnomalyDetector
             }
 
             return calibration;
-        }
-
-        IEnumerable<Tensor> Batches(BatchReader reader, int count)
-        {
-            foreach (var (_, data) in reader.Batches(Enumerable.Range(0, count).ToArray(), options.Training.BatchSize))
-            {
-                using var x = reader.ToTensor(data, CPU);
-                yield return x;
-            }
         }
     }
 

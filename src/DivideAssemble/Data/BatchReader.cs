@@ -47,6 +47,16 @@ internal sealed class BatchReader
         return device.type == DeviceType.CPU ? t : t.to(device);
     }
 
+    /// <summary>Enumerates batches as tensors on <paramref name="device"/>, each disposed when the enumeration moves on.</summary>
+    public IEnumerable<Tensor> Tensors(IReadOnlyList<int> indices, int batchSize, Device device)
+    {
+        foreach (var (_, data) in Batches(indices, batchSize))
+        {
+            using var x = ToTensor(data, device);
+            yield return x;
+        }
+    }
+
     /// <summary>Enumerates batches, decoding the next batch on the thread pool while the caller works on the current one.</summary>
     public IEnumerable<(IReadOnlyList<int> Indices, float[] Data)> Batches(IReadOnlyList<int> order, int batchSize, CancellationToken cancellationToken = default)
     {

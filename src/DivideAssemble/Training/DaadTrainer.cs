@@ -193,7 +193,7 @@ internal sealed class DaadTrainer
         // Calibrate on normal images the model has not trained on when there are any.
         var calibrationIndices = validation.Length > 0 ? validation : train;
         var calibration = scorer.Calibrate(
-            CalibrationBatches(reader, calibrationIndices),
+            reader.Tensors(calibrationIndices, options.Training.BatchSize, device),
             heldOut: validation.Length > 0);
         logger.LogInformation(
             "Calibrated on {Count} normal images: threshold {Threshold:G5}, pixel threshold {Pixel:G5}.",
@@ -364,15 +364,6 @@ internal sealed class DaadTrainer
 
         generator.train();
         return sum / Math.Max(1, n);
-    }
-
-    private IEnumerable<Tensor> CalibrationBatches(BatchReader reader, int[] indices)
-    {
-        foreach (var (_, data) in reader.Batches(indices, options.Training.BatchSize))
-        {
-            using var x = reader.ToTensor(data, device);
-            yield return x;
-        }
     }
 
     private Dictionary<string, Tensor> Snapshot()

@@ -5,16 +5,8 @@ using NUnit.Framework;
 
 namespace DivideAssemble.Tests;
 
-public sealed class CliTests
+public sealed class CliTests : TempFolderTest
 {
-    private string dir = string.Empty;
-
-    [SetUp]
-    public void MakeFolder() => dir = Directory.CreateTempSubdirectory("daad-cli-").FullName;
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(dir, recursive: true);
-
     [TestCase("8,8,1", 8, 8, 1, false)]
     [TestCase("2,4,16", 2, 4, 16, false)]
     [TestCase("pixel", 1, 1, 1, true)]

@@ -4,16 +4,8 @@ using static TorchSharp.torch;
 
 namespace DivideAssemble.Tests;
 
-public sealed class DetectorTests : TorchTest
+public sealed class DetectorTests : TempFolderTest
 {
-    private string dir = string.Empty;
-
-    [SetUp]
-    public void MakeFolder() => dir = Directory.CreateTempSubdirectory("daad-tests-").FullName;
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(dir, recursive: true);
-
     [TestCase(ModelVariant.Daad)]
     [TestCase(ModelVariant.DaadPlus)]
     public void Save_then_load_gives_identical_scores(ModelVariant variant)

@@ -6,16 +6,8 @@ using SkiaSharp;
 
 namespace DivideAssemble.Tests;
 
-public sealed class ImagingTests
+public sealed class ImagingTests : TempFolderTest
 {
-    private string dir = string.Empty;
-
-    [SetUp]
-    public void MakeFolder() => dir = Directory.CreateTempSubdirectory("daad-imaging-").FullName;
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(dir, recursive: true);
-
     [TestCase(SKColorType.Gray8, SKEncodedImageFormat.Png, ".png")]
     [TestCase(SKColorType.Rgba8888, SKEncodedImageFormat.Png, ".png")]
     [TestCase(SKColorType.Rgba8888, SKEncodedImageFormat.Jpeg, ".jpg")]

@@ -6,16 +6,8 @@ using static TorchSharp.torch;
 
 namespace DivideAssemble.Tests;
 
-public sealed class ReportTests : TorchTest
+public sealed class ReportTests : TempFolderTest
 {
-    private string dir = string.Empty;
-
-    [SetUp]
-    public void MakeFolder() => dir = Directory.CreateTempSubdirectory("daad-report-").FullName;
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(dir, recursive: true);
-
     [Test]
     public void Report_json_has_the_documented_fields_nulls_for_missing_masks_and_round_trip_scores()
     {

@@ -21,6 +21,18 @@ public abstract class TorchTest
     public void SeedTorch() => torch.manual_seed(1234);
 }
 
+/// <summary>Base class giving each test a fresh temporary folder (<see cref="dir"/>), deleted afterwards; seeds libtorch too.</summary>
+public abstract class TempFolderTest : TorchTest
+{
+    protected string dir = string.Empty;
+
+    [SetUp]
+    public void MakeFolder() => dir = Directory.CreateTempSubdirectory("daad-tests-").FullName;
+
+    [TearDown]
+    public void RemoveFolder() => Directory.Delete(dir, recursive: true);
+}
+
 /// <summary>Tensor comparison helpers for assertions.</summary>
 internal static class TensorAssert
 {

@@ -26,6 +26,12 @@ internal static class Cli
         ["top"] = ImageScorePooling.TopMean,
     };
 
+    private static readonly IReadOnlyDictionary<string, string> Splits = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["test"] = "test",
+        ["validation"] = "validation",
+    };
+
     private static readonly IReadOnlyDictionary<string, string> Formats = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["mvtec"] = "mvtec",
@@ -37,15 +43,15 @@ internal static class Cli
     public const string Usage = """
         daad — DAAD/DAAD+ anomaly detection
 
-        daad train   --data <path> --format mvtec|folder|idx|cifar [--category <name>] [--normal-class <k>]
+        daad train   --data <path> --format mvtec|folder|idx|cifar [--category <name>] [--normal-class <k>] [--split test|validation]
                      --model daad|daad+|ae|ae-skip|memae [--image-size S] [--division rh,rw,rc|pixel] [--memory N]
                      [--epochs E] [--batch B] [--seed s] [--device cpu|cuda] [--preset default|paper]
                      [--channels C] [--width W] [--depth L] [--temperature T] [--lr X] [--threads n]
                      [--checkpoint <file> --checkpoint-every K] [--no-flips] --out <model file>
-        daad eval    --model <file> --data <path> --format ... [--category] [--normal-class <k>]
+        daad eval    --model <file> --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
                      --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma]
         daad score   --model <file> <image or folder>... [--json]
-        daad compare --data <path> --format ... [--category] [--normal-class <k>]
+        daad compare --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
                      (--models daad,ae,... | --divisions "2,2,1;4,4,1;8,8,1;pixel") [--model daad] [training options]
                      [--out <table.md>]
         daad info    <model file>
@@ -294,12 +300,19 @@ internal static class Cli
         string? category = a.Optional("category");
         int? normalClass = a.Int("normal-class", 0, 255);
         bool skip = a.Flag("skip-unreadable");
+        string split = a.Choice("split", Splits, "test");
+        bool validation = split == "validation";
+        if (validation && format == "folder")
+        {
+            throw new UsageException("--split validation applies to mvtec, idx and cifar data, not folder");
+        }
+
         AnomalyDataset data = format switch
         {
-            "mvtec" => Datasets.Mvtec(path, category),
+            "mvtec" => Datasets.Mvtec(path, category, validation),
             "folder" => FolderData(path),
-            "idx" => Datasets.Idx(path, normalClass ?? throw new UsageException("--format idx needs --normal-class <k>")),
-            "cifar" => Datasets.Cifar10(path, normalClass ?? throw new UsageException("--format cifar needs --normal-class <k>")),
+            "idx" => Datasets.Idx(path, normalClass ?? throw new UsageException("--format idx needs --normal-class <k>"), validation),
+            "cifar" => Datasets.Cifar10(path, normalClass ?? throw new UsageException("--format cifar needs --normal-class <k>"), validation),
             _ => throw new UsageException($"unknown format '{format}'"),
         };
         if (format is not ("idx" or "cifar") && normalClass is not null)

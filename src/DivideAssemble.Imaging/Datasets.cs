@@ -17,22 +17,32 @@ public static class Datasets
     /// folder, or the data-set root when <paramref name="category"/> is given.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">A required folder is missing; the message names it.</exception>
+    /// <remarks>
+    /// With <paramref name="validation"/> set, the test folder is never read: every fifth training image
+    /// is held back, and the test set is those images as they are plus each with a synthetic defect
+    /// (<see cref="SyntheticDefects"/>), so settings can be chosen without the real test set.
+    /// </remarks>
     /// <exception cref="InvalidDataException">A split holds no images.</exception>
-    public static AnomalyDataset Mvtec(string path, string? category = null)
+    public static AnomalyDataset Mvtec(string path, string? category = null, bool validation = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string root = category is null ? path : Path.Combine(path, category);
         RequireFolder(root, category is null ? "MVTec category folder" : $"category '{category}'");
         string trainGood = Path.Combine(root, "train", "good");
         RequireFolder(trainGood, "training folder");
-        string test = Path.Combine(root, "test");
-        RequireFolder(test, "test folder");
-
         var train = ImageFiles(trainGood);
         if (train.Count == 0)
         {
             throw new InvalidDataException($"The training folder '{trainGood}' holds no PNG, JPEG or BMP images.");
         }
+
+        if (validation)
+        {
+            return SyntheticValidation(train, $"MVTec-AD category '{root}'");
+        }
+
+        string test = Path.Combine(root, "test");
+        RequireFolder(test, "test folder");
 
         var paths = new List<string>();
         var labels = new List<int>();
@@ -91,10 +101,12 @@ public static class Datasets
     /// <c>*images-idx3-ubyte[.gz]</c>/<c>*labels-idx1-ubyte[.gz]</c> pair the first 80 % of each class
     /// (in file order) is the training part and the rest the test part, so train and test never overlap.
     /// Training images are the normal class's training part; the test set is the whole test part.
+    /// With <paramref name="validation"/> set, only the training part is read: its first 7/8 of each
+    /// class trains and its last 1/8 of every class tests, so settings can be tuned without the test split.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder is missing.</exception>
     /// <exception cref="InvalidDataException">The files are missing, malformed or disagree.</exception>
-    public static AnomalyDataset Idx(string folder, int normalClass)
+    public static AnomalyDataset Idx(string folder, int normalClass, bool validation = false)
     {
         RequireFolder(folder, "IDX folder");
         var files = Directory.GetFiles(folder);
@@ -108,8 +120,13 @@ public static class Datasets
         if (trainImages is not null && trainLabels is not null && testImages is not null && testLabels is not null)
         {
             var train = IdxReader.Read(trainImages, trainLabels);
-            var test = IdxReader.Read(testImages, testLabels);
             CheckClass(normalClass, train.Labels, trainLabels);
+            if (validation)
+            {
+                return ValidationSplit(train, normalClass, $"IDX '{folder}'");
+            }
+
+            var test = IdxReader.Read(testImages, testLabels);
             var trainIdx = Enumerable.Range(0, train.Count).Where(i => train.Labels[i] == normalClass).ToArray();
             return new AnomalyDataset(
                 train.Subset(trainIdx, normalClass),
@@ -127,20 +144,29 @@ public static class Datasets
         var all = IdxReader.Read(images, labels);
         CheckClass(normalClass, all.Labels, labels);
         var (trainPart, testPart) = OneClass.SplitPerClass(all.Labels, 0.8);
+        if (validation)
+        {
+            (trainPart, testPart) = OneClass.SplitPerClass(all.Labels, trainPart, 7.0 / 8);
+        }
+
         var normalTrain = trainPart.Where(i => all.Labels[i] == normalClass).ToArray();
+        string split = validation
+            ? "validation split: first 70 % of each class for training, the next 10 % for testing; the last 20 % is never read"
+            : "deterministic split: first 80 % of each class for training";
         return new AnomalyDataset(
             all.Subset(normalTrain, normalClass),
             all.Subset(testPart, normalClass),
-            $"IDX '{folder}' (deterministic split: first 80 % of each class for training), class {normalClass} normal: {normalTrain.Length} training images, {testPart.Length} test images");
+            $"IDX '{folder}' ({split}), class {normalClass} normal: {normalTrain.Length} training images, {testPart.Length} test images");
     }
 
     /// <summary>
     /// Loads CIFAR-10 binary batches (<c>data_batch_1..5.bin</c>, <c>test_batch.bin</c>) for the
-    /// one-class protocol with <paramref name="normalClass"/> normal (official split).
+    /// one-class protocol with <paramref name="normalClass"/> normal (official split). With
+    /// <paramref name="validation"/> set, only the training batches are read (see <see cref="Idx"/>).
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder is missing.</exception>
     /// <exception cref="InvalidDataException">A batch file is missing or malformed.</exception>
-    public static AnomalyDataset Cifar10(string folder, int normalClass)
+    public static AnomalyDataset Cifar10(string folder, int normalClass, bool validation = false)
     {
         RequireFolder(folder, "CIFAR-10 folder");
         var trainFiles = Enumerable.Range(1, 5).Select(i => Path.Combine(folder, $"data_batch_{i}.bin")).Where(File.Exists).ToList();
@@ -151,13 +177,45 @@ public static class Datasets
         }
 
         var train = CifarReader.Read(trainFiles);
-        var test = CifarReader.Read(new[] { testFile });
         CheckClass(normalClass, train.Labels, trainFiles[0]);
+        if (validation)
+        {
+            return ValidationSplit(train, normalClass, $"CIFAR-10 '{folder}'");
+        }
+
+        var test = CifarReader.Read(new[] { testFile });
         var trainIdx = Enumerable.Range(0, train.Count).Where(i => train.Labels[i] == normalClass).ToArray();
         return new AnomalyDataset(
             train.Subset(trainIdx, normalClass),
             test.Subset(Enumerable.Range(0, test.Count).ToArray(), normalClass),
             $"CIFAR-10 '{folder}' (official split), class {normalClass} normal: {trainIdx.Length} training images, {test.Count} test images");
+    }
+
+    /// <summary>Holds back every fifth image of <paramref name="train"/> and validates on it with synthetic defects.</summary>
+    internal static AnomalyDataset SyntheticValidation(IReadOnlyList<string> train, string origin)
+    {
+        var fit = train.Where((_, i) => i % 5 != 4).ToList();
+        var held = train.Where((_, i) => i % 5 == 4).ToList();
+        if (held.Count < 2)
+        {
+            throw new InvalidDataException($"{origin}: a validation split needs at least 10 training images (every fifth is held back); there are {train.Count}.");
+        }
+
+        var test = new SyntheticDefects(new FileImageSource(held));
+        return new AnomalyDataset(
+            new FileImageSource(fit),
+            test,
+            $"{origin} (validation split: every fifth training image held back and shown as it is and with a synthetic defect; the test folder is never read): {fit.Count} training images, {held.Count} normal and {held.Count} synthetic-defect validation images");
+    }
+
+    private static AnomalyDataset ValidationSplit(RawImages train, int normalClass, string origin)
+    {
+        var (fit, held) = OneClass.SplitPerClass(train.Labels, Enumerable.Range(0, train.Count).ToArray(), 7.0 / 8);
+        var normalFit = fit.Where(i => train.Labels[i] == normalClass).ToArray();
+        return new AnomalyDataset(
+            train.Subset(normalFit, normalClass),
+            train.Subset(held, normalClass),
+            $"{origin} (validation split of the training images: first 7/8 of each class for training, the last 1/8 for testing; the test split is never read), class {normalClass} normal: {normalFit.Length} training images, {held.Length} test images");
     }
 
     /// <summary>Returns the PNG, JPEG and BMP files of a folder, sorted by ordinal name.</summary>
@@ -191,9 +249,17 @@ public static class OneClass
     public static (int[] Train, int[] Test) SplitPerClass(IReadOnlyList<byte> labels, double trainFraction)
     {
         ArgumentNullException.ThrowIfNull(labels);
+        return SplitPerClass(labels, Enumerable.Range(0, labels.Count).ToArray(), trainFraction);
+    }
+
+    /// <summary>Splits the given indices per class the same way: the first <paramref name="trainFraction"/> of each class's members (in order) for training, the rest for testing.</summary>
+    public static (int[] Train, int[] Test) SplitPerClass(IReadOnlyList<byte> labels, IReadOnlyList<int> indices, double trainFraction)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(indices);
         var train = new List<int>();
         var test = new List<int>();
-        foreach (var group in Enumerable.Range(0, labels.Count).GroupBy(i => labels[i]))
+        foreach (var group in indices.GroupBy(i => labels[i]))
         {
             var members = group.ToList();
             int cut = (int)Math.Floor(members.Count * trainFraction);

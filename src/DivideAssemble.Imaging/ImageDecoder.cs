@@ -12,6 +12,9 @@ public sealed record DecodedImage(int Width, int Height, byte[] Rgba, bool IsGre
 /// <summary>Decodes PNG, JPEG and BMP files with SkiaSharp and converts them to model tensors' layout.</summary>
 public static class ImageDecoder
 {
+    /// <summary>The largest image, in pixels, the decoder accepts (2^28, a 1 GiB RGBA buffer); larger headers are refused before any allocation.</summary>
+    public const long MaxPixels = 1L << 28;
+
     private static readonly SKSamplingOptions Sampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
 
     /// <summary>Decodes an image file.</summary>
@@ -59,6 +62,11 @@ public static class ImageDecoder
         if (source.Width <= 0 || source.Height <= 0)
         {
             throw new InvalidDataException($"{name} has an invalid size {source.Width}×{source.Height}.");
+        }
+
+        if ((long)source.Width * source.Height > MaxPixels)
+        {
+            throw new InvalidDataException($"{name} claims {source.Width}×{source.Height} pixels, more than the decoder's limit of {MaxPixels:N0} (a corrupt header, or an image far larger than a model input).");
         }
 
         var info = new SKImageInfo(source.Width, source.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);

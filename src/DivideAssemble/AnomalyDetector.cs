@@ -116,12 +116,19 @@ public sealed class AnomalyDetector : IAnomalyDetector
     /// Loads a checkpoint written by <see cref="Fit(IImageSource, string, IProgress{TrainingProgress}?, CancellationToken)"/>
     /// and continues training where it stopped (same options, same data), writing further checkpoints to the same path.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated or has another format version.</exception>
+    /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated, fails its checksum or has another format version.</exception>
     public static (AnomalyDetector Detector, TrainingSummary Summary) Resume(
         string checkpointPath, IImageSource normalImages, IProgress<TrainingProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
-        using var stream = File.OpenRead(checkpointPath);
+        if (!File.Exists(checkpointPath))
+        {
+            throw new FileNotFoundException($"Checkpoint file '{checkpointPath}' does not exist.", checkpointPath);
+        }
+
+        using var file = File.OpenRead(checkpointPath);
+        using var stream = ModelFile.Verify(file, $"'{checkpointPath}'");
         using var reader = new BinaryReader(stream);
         var header = ModelFile.ReadHeader(reader, $"'{checkpointPath}'");
         if (header.Checkpoint is null)
@@ -239,7 +246,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
     /// <param name="device">The device to load onto (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>); <see langword="null"/> keeps the saved one.</param>
     /// <param name="logger">An optional logger.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a model, is truncated, or has a format version this library does not read; the message names the file.</exception>
+    /// <exception cref="InvalidDataException">The file is not a model, is truncated, fails its checksum, holds invalid options, or has a format version this library does not read; the message names the file.</exception>
     public static AnomalyDetector Load(string path, string? device = null, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -274,7 +281,9 @@ public sealed class AnomalyDetector : IAnomalyDetector
     private static AnomalyDetector Load(Stream stream, string? device, ILogger? logger, string name)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        var verified = ModelFile.Verify(stream, name);
+        using var owned = ReferenceEquals(verified, stream) ? null : verified;
+        using var reader = new BinaryReader(verified, System.Text.Encoding.UTF8, leaveOpen: true);
         var header = ModelFile.ReadHeader(reader, name);
         if (header.Checkpoint is not null)
         {

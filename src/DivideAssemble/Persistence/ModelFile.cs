@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -14,13 +15,17 @@ namespace DivideAssemble;
 /// Layout: the 8 magic bytes <c>DAADMDL\n</c>; format version (int32, little-endian); kind (int32:
 /// 0 model, 1 checkpoint); header length (int32) and a UTF-8 JSON header (options, calibration,
 /// library version, training state); the generator's state dictionary; the discriminator's (DAAD+);
-/// for checkpoints the Adam states; and the 8-byte end marker <c>DAADEND!</c> that detects truncation.
+/// for checkpoints the Adam states; the 8-byte end marker <c>DAADEND!</c> that detects truncation; and
+/// (from version 2) the SHA-256 of every byte before it, which <see cref="Verify"/> checks before any
+/// weight is parsed, so a corrupt file is refused whole instead of half-loaded.
 /// Compatibility policy: a library reads every format version from 1 up to its own
 /// <see cref="CurrentVersion"/>; a newer file is refused with a message naming both versions.
 /// </remarks>
 internal static class ModelFile
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
+    private const int FirstChecksummedVersion = 2;
+    private const int HashLength = 32;
     public const int OldestReadableVersion = 1;
     private static readonly byte[] Magic = "DAADMDL\n"u8.ToArray();
     private static readonly byte[] EndMarker = "DAADEND!"u8.ToArray();
@@ -63,7 +68,91 @@ internal static class ModelFile
 
     public static void Write(Stream stream, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null)
     {
-        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        using var hashing = new HashingStream(stream);
+        using (var writer = new BinaryWriter(hashing, Encoding.UTF8, leaveOpen: true))
+        {
+            WriteContent(writer, header, generator, discriminator, generatorOptimizer, discriminatorOptimizer);
+        }
+
+        stream.Write(hashing.Hash());
+        stream.Flush();
+    }
+
+    /// <summary>
+    /// Returns a readable, seekable view of <paramref name="stream"/> positioned at its start, after checking
+    /// the magic bytes, the format version and (from version 2) the end marker and SHA-256 checksum.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a model file, an unreadable version, truncated, or a failing checksum; <paramref name="name"/> is named.</exception>
+    public static Stream Verify(Stream stream, string name)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Stream seekable = stream;
+        if (!stream.CanSeek)
+        {
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            seekable = copy;
+        }
+
+        long start = seekable.Position;
+        var head = new byte[Magic.Length + 4];
+        int read = seekable.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (read < Magic.Length || !head.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        {
+            throw new InvalidDataException(read == 0 ? $"{name} is empty, not a DivideAssemble model file." : $"{name} is not a DivideAssemble model file (wrong magic bytes).");
+        }
+
+        if (read < head.Length)
+        {
+            throw new InvalidDataException($"{name} is truncated.");
+        }
+
+        int version = BitConverter.ToInt32(head, Magic.Length);
+        CheckVersion(version, name);
+        if (version >= FirstChecksummedVersion)
+        {
+            long length = seekable.Length - start;
+            if (length < head.Length + EndMarker.Length + HashLength)
+            {
+                throw new InvalidDataException($"{name} is truncated.");
+            }
+
+            var tail = new byte[EndMarker.Length + HashLength];
+            seekable.Position = start + length - tail.Length;
+            seekable.ReadExactly(tail);
+            if (!tail.AsSpan(0, EndMarker.Length).SequenceEqual(EndMarker))
+            {
+                throw new InvalidDataException($"{name} is truncated or corrupt: it does not end with the model file's end marker and checksum.");
+            }
+
+            seekable.Position = start;
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[1 << 20];
+            long left = length - HashLength;
+            while (left > 0)
+            {
+                int n = seekable.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                if (n == 0)
+                {
+                    throw new InvalidDataException($"{name} is truncated.");
+                }
+
+                hash.AppendData(buffer, 0, n);
+                left -= n;
+            }
+
+            if (!hash.GetHashAndReset().AsSpan().SequenceEqual(tail.AsSpan(EndMarker.Length)))
+            {
+                throw new InvalidDataException($"{name} fails its SHA-256 checksum: the file was damaged or modified after it was written.");
+            }
+        }
+
+        seekable.Position = start;
+        return seekable;
+    }
+
+    private static void WriteContent(BinaryWriter writer, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer, AdamOptimizer? discriminatorOptimizer)
+    {
         writer.Write(Magic);
         writer.Write(CurrentVersion);
         writer.Write(header.Checkpoint is null ? 0 : 1);
@@ -82,6 +171,15 @@ internal static class ModelFile
         writer.Flush();
     }
 
+    private static void CheckVersion(int version, string name)
+    {
+        if (version < OldestReadableVersion || version > CurrentVersion)
+        {
+            throw new InvalidDataException(
+                $"{name} has model format version {version}; this library reads versions {OldestReadableVersion} to {CurrentVersion}.");
+        }
+    }
+
     /// <summary>Reads the header; the reader is left positioned at the generator's weights.</summary>
     /// <exception cref="InvalidDataException">Not a model file, another format version, or truncated; <paramref name="name"/> is named.</exception>
     public static ModelHeader ReadHeader(BinaryReader reader, string name)
@@ -95,11 +193,7 @@ internal static class ModelFile
             }
 
             int version = reader.ReadInt32();
-            if (version < OldestReadableVersion || version > CurrentVersion)
-            {
-                throw new InvalidDataException(
-                    $"{name} has model format version {version}; this library reads versions {OldestReadableVersion} to {CurrentVersion}.");
-            }
+            CheckVersion(version, name);
 
             int kind = reader.ReadInt32();
             int length = reader.ReadInt32();
@@ -119,6 +213,12 @@ internal static class ModelFile
             if ((kind == 1) != (header.Checkpoint is not null))
             {
                 throw new InvalidDataException($"{name} has a corrupt header (kind {kind}).");
+            }
+
+            var problems = DaadOptionsValidator.Collect(header.Options ?? throw new InvalidDataException($"{name} has no options in its header."));
+            if (problems.Count > 0)
+            {
+                throw new InvalidDataException($"{name} holds invalid options: {string.Join("; ", problems)}");
             }
 
             return header;
@@ -200,4 +300,57 @@ internal sealed class CheckpointState
     public int BestEpoch { get; set; }
 
     public int EpochsWithoutImprovement { get; set; }
+}
+
+/// <summary>A write-only pass-through stream that hashes what it writes (SHA-256).</summary>
+internal sealed class HashingStream : Stream
+{
+    private readonly Stream inner;
+    private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    public HashingStream(Stream inner) => this.inner = inner;
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public byte[] Hash() => hash.GetHashAndReset();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        hash.AppendData(buffer);
+        inner.Write(buffer);
+    }
+
+    public override void WriteByte(byte value) => Write(new[] { value });
+
+    public override void Flush() => inner.Flush();
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            hash.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
 }

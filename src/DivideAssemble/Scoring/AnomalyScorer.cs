@@ -159,6 +159,50 @@ public sealed class AnomalyScorer
         return Calibration;
     }
 
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the dimension at fault unless <paramref name="images"/> is [B ≥ 1, channels, size, size].</summary>
+    internal static void CheckShape(Tensor images, int channels, int size)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        string shape = $"[{string.Join(", ", images.shape)}]";
+        if (images.dim() != 4)
+        {
+            throw new ArgumentException($"Expected a 4-d image batch [B, {channels}, {size}, {size}] (or one 3-d image); got {images.dim()} dimensions {shape}.", nameof(images));
+        }
+
+        if (images.shape[0] == 0)
+        {
+            throw new ArgumentException($"The image batch is empty (dimension 0 is 0 in {shape}).", nameof(images));
+        }
+
+        if (images.shape[1] != channels)
+        {
+            throw new ArgumentException($"Dimension 1 (channels) is {images.shape[1]} in {shape}; the model takes {channels}-channel images.", nameof(images));
+        }
+
+        if (images.shape[2] != size || images.shape[3] != size)
+        {
+            throw new ArgumentException($"Dimensions 2 and 3 (height, width) are {images.shape[2]}×{images.shape[3]} in {shape}; the model takes {size}×{size} images (resize first, or score files, which are resized).", nameof(images));
+        }
+
+        if (images.dtype is ScalarType.Bool or ScalarType.ComplexFloat32 or ScalarType.ComplexFloat64)
+        {
+            throw new ArgumentException($"The image batch has element type {images.dtype}; a real-valued tensor in [-1, 1] is expected.", nameof(images));
+        }
+    }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first image that holds NaN or an infinity.</summary>
+    internal static void CheckFinite(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var perImage = isfinite(images).reshape(images.shape[0], -1).all(1).cpu();
+        var ok = perImage.data<bool>().ToArray();
+        int bad = Array.IndexOf(ok, false);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"Image {bad} of the batch (of {ok.Length}) holds NaN or infinite values; scores would be meaningless.", nameof(images));
+        }
+    }
+
     /// <summary>Restores a calibration (after loading a model).</summary>
     internal void SetCalibration(ScoreCalibration? calibration) => Calibration = calibration;
 
@@ -166,19 +210,14 @@ public sealed class AnomalyScorer
     internal RawScores ComputeRaw(Tensor images)
     {
         var netOptions = generator.Options;
-        if (images.dim() != 4 || images.shape[1] != netOptions.Channels || images.shape[2] != netOptions.ImageSize || images.shape[3] != netOptions.ImageSize)
-        {
-            throw new ArgumentException(
-                $"Expected images of shape [B, {netOptions.Channels}, {netOptions.ImageSize}, {netOptions.ImageSize}], got [{string.Join(", ", images.shape)}].",
-                nameof(images));
-        }
-
+        CheckShape(images, netOptions.Channels, netOptions.ImageSize);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         generator.eval();
         discriminator?.eval();
         var device = generator.parameters().First().device;
         var x = images.to(float32).to(device);
+        CheckFinite(x);
         var recon = generator.forward(x);
         var raw = AnomalyMaps.SquaredError(x, recon, options.ResidualFilterSigma(netOptions.ImageSize));
         var smooth = AnomalyMaps.Smooth(raw, options.MapSigma(netOptions.ImageSize));

@@ -55,6 +55,8 @@ internal static class Cli
                      (--models daad,ae,... | --divisions "2,2,1;4,4,1;8,8,1;pixel") [--model daad] [training options]
                      [--out <table.md>]
         daad info    <model file>
+        daad soak    [--folder <images>] [--steps 300] [--images 2000] [--image-size 64] [--model ...] [--width W] [--max-growth 5]
+                     trains and scores for a while and checks that resident memory stays flat (exit 1 if it grows more)
         Add --verbose to any command for stack traces on errors.
         """;
 
@@ -78,7 +80,8 @@ internal static class Cli
                 "score" => Score(a, stdout, stderr),
                 "compare" => Compare(a, stdout),
                 "info" => Info(a, stdout),
-                _ => throw new UsageException($"unknown command '{a.Command}'; use one of: train, eval, score, compare, info"),
+                "soak" => SoakCommand(a, stdout),
+                _ => throw new UsageException($"unknown command '{a.Command}'; use one of: train, eval, score, compare, info, soak"),
             };
         }
         catch (Exception ex)
@@ -272,6 +275,29 @@ internal static class Cli
         }
 
         return 0;
+    }
+
+    private static int SoakCommand(Arguments a, TextWriter stdout)
+    {
+        var o = DaadOptions.Default;
+        o.Network.Variant = a.Choice("model", Variants, o.Network.Variant);
+        o.Network.ImageSize = a.Int("image-size", 8, 4096) ?? 64;
+        o.Network.Channels = a.Int("channels", 1, 4) ?? 1;
+        o.Network.BaseWidth = a.Int("width", 1, 4096) ?? o.Network.BaseWidth;
+        o.Threads = a.Int("threads", 0, 1024) ?? o.Threads;
+        string? folder = a.Optional("folder");
+        int steps = a.Int("steps", 1, 10_000_000) ?? 300;
+        int images = a.Int("images", 1, 100_000_000) ?? 2000;
+        double maxGrowth = a.Double("max-growth", 0, 1000) ?? 5;
+        a.RejectUnknown();
+        DaadOptionsValidator.ThrowIfInvalid(o);
+        stdout.WriteLine($"soak: {o.Network.Variant} at {o.Network.ImageSize} px, width {o.Network.BaseWidth}; {steps} training steps and {images} images scored from PNG files after a warm-up of a tenth of each");
+        var f = Soak.Run(o, folder, steps, images, stdout);
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RSS after warm-up {f.WarmRssMb:F0} MB, after {f.Steps} steps and {f.Scored} images {f.FinalRssMb:F0} MB ({f.GrowthPercent:+0.0;-0.0} %), highest sample {f.PeakAfterWarmUpMb:F0} MB, {f.Seconds:F0} s"));
+        bool flat = f.GrowthPercent < maxGrowth;
+        stdout.WriteLine(flat ? $"memory is flat (growth under {maxGrowth} %)" : $"memory grew by more than {maxGrowth} %");
+        return flat ? 0 : 1;
     }
 
     private static int Info(Arguments a, TextWriter stdout)

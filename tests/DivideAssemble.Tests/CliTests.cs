@@ -107,6 +107,17 @@ public sealed class CliTests : TempFolderTest
         stdout.Should().Contain("DaadPlus generator").And.Contain("calibration:");
     }
 
+    [Test]
+    public async Task Soak_trains_and_scores_and_reports_resident_memory()
+    {
+        var (code, stdout, stderr) = await Run("soak", "--steps", "20", "--images", "60", "--image-size", "32", "--width", "8", "--max-growth", "1000");
+        stderr.Should().BeEmpty();
+        code.Should().Be(0);
+        stdout.Should().Contain("after warm-up: RSS").And.Contain("training step 20:").And.Contain("images scored 60:");
+        stdout.Should().MatchRegex(@"RSS after warm-up \d+ MB, after 20 steps and 60 images \d+ MB \([+-]\d+\.\d %\)");
+        stdout.Should().Contain("memory is flat");
+    }
+
     private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
     {
         using var stdout = new StringWriter();

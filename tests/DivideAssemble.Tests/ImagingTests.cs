@@ -130,6 +130,68 @@ public sealed class ImagingTests : TempFolderTest
     }
 
     [Test]
+    public void The_idx_validation_split_reads_only_the_training_part()
+    {
+        TestImages.WriteIdx(dir, prefix: string.Empty, count: 80, classes: 5, gzip: false);
+        var test = Datasets.Idx(dir, normalClass: 2);
+        var validation = Datasets.Idx(dir, normalClass: 2, validation: true);
+        validation.Train.Count.Should().Be(10, "7/8 of class 2's 12 training images (80 % of 16), rounded down");
+        validation.Test.Count.Should().Be(10, "the other 2 training images of each of the 5 classes");
+        var testNames = Enumerable.Range(0, test.Test.Count).Select(test.Test.GetName).ToHashSet();
+        var used = Enumerable.Range(0, validation.Train.Count).Select(validation.Train.GetName)
+            .Concat(Enumerable.Range(0, validation.Test.Count).Select(validation.Test.GetName)).ToList();
+        used.Should().OnlyHaveUniqueItems().And.NotIntersectWith(testNames);
+        validation.Description.Should().Contain("validation split");
+    }
+
+    [Test]
+    public void The_mvtec_validation_split_never_reads_the_test_folder_and_paints_defects_with_masks()
+    {
+        TestImages.MvtecCategory(dir, "cat", train: 20, good: 2, defects: new[] { "blob" }, perDefect: 2, size: 32);
+        Directory.Delete(Path.Combine(dir, "cat", "test"), recursive: true);
+        var data = Datasets.Mvtec(Path.Combine(dir, "cat"), validation: true);
+        data.Train.Count.Should().Be(16);
+        data.Test.Count.Should().Be(8, "4 held-back images, each as it is and with a defect");
+        data.Test.HasMasks.Should().BeTrue();
+        var clean = new float[32 * 32];
+        var painted = new float[32 * 32];
+        for (int i = 0; i < 4; i++)
+        {
+            data.Test.GetLabel(i).Should().Be(0);
+            data.Test.GetLabel(i + 4).Should().Be(1);
+            data.Test.ReadMask(i)!.Pixels.Should().OnlyContain(p => !p);
+            data.Test.Read(i, 1, 32, clean);
+            data.Test.Read(i + 4, 1, 32, painted);
+            var mask = data.Test.ReadMask(i + 4)!;
+            int inside = 0, changed = 0, changedOutside = 0;
+            for (int y = 0; y < 32; y++)
+            {
+                for (int x = 0; x < 32; x++)
+                {
+                    bool m = mask.Pixels[((((2 * y) + 1) * mask.Height / 64) * mask.Width) + (((2 * x) + 1) * mask.Width / 64)];
+                    bool c = clean[(y * 32) + x] != painted[(y * 32) + x];
+                    inside += m ? 1 : 0;
+                    changed += c ? 1 : 0;
+                    changedOutside += c && !m ? 1 : 0;
+                }
+            }
+
+            inside.Should().BeGreaterThan(0, data.Test.GetName(i + 4));
+            changed.Should().BeGreaterThan(inside / 3, "the defect is painted where the mask says");
+            changedOutside.Should().BeLessThanOrEqualTo(Math.Max(2, inside / 10), "nothing is painted outside the mask, up to the mask's finer sampling at the border");
+            data.Test.GetName(i + 4).Should().Contain("synthetic");
+        }
+
+        var again = Datasets.Mvtec(Path.Combine(dir, "cat"), validation: true);
+        var repeat = new float[32 * 32];
+        again.Test.Read(5, 1, 32, repeat);
+        data.Test.Read(5, 1, 32, painted);
+        repeat.Should().Equal(painted, "defects are seeded");
+        FluentActions.Invoking(() => new SyntheticDefects(new FileImageSource(new[] { Path.Combine(dir, "cat", "train", "good", "000.png") })))
+            .Should().Throw<ArgumentException>().WithMessage("*at least two normal images*");
+    }
+
+    [Test]
     public void Canonical_idx_pairs_use_the_official_split()
     {
         TestImages.WriteIdx(dir, "train-", count: 30, classes: 3, gzip: true);

@@ -1,0 +1,136 @@
+using DivideAssemble;
+
+namespace DivideAssemble.Samples.Reproduce;
+
+/// <summary>Where a run's images come from.</summary>
+/// <param name="Kind"><c>mnist</c> or <c>grass</c>.</param>
+/// <param name="NormalClass">The normal digit for MNIST.</param>
+/// <param name="Validation">Whether the run uses the validation split (never the test split).</param>
+internal sealed record DataSpec(string Kind, int NormalClass, bool Validation)
+{
+    public string Id => Kind == "mnist" ? $"mnist{NormalClass}{(Validation ? "-validation" : string.Empty)}" : $"grass{(Validation ? "-validation" : string.Empty)}";
+}
+
+/// <summary>One training-and-evaluation run, or a training-free floor when <paramref name="Options"/> is null.</summary>
+internal sealed record RunSpec(string Group, string Name, DataSpec Data, DaadOptions? Options, int Panels = 0)
+{
+    public string File => Path.Combine(Group, Name + ".json");
+}
+
+/// <summary>Every run behind docs/results.md.</summary>
+internal static class Plan
+{
+    /// <summary>MNIST's division, chosen on the validation split of digit 3 (group mnist-selection).</summary>
+    public const string MnistDivision = "1,1,1";
+
+    /// <summary>Grass's division, chosen on the synthetic-defect validation split (group grass-selection).</summary>
+    public const string GrassDivision = "16,16,1";
+
+    public static readonly string[] Variants = { "ae", "ae-skip", "memae", "daad", "daad+" };
+
+    public static IReadOnlyList<RunSpec> All()
+    {
+        var runs = new List<RunSpec>();
+
+        // Selection on validation splits: the only runs any setting was chosen from.
+        var mnistVal = new DataSpec("mnist", 3, Validation: true);
+        runs.Add(new("mnist-selection", "floor", mnistVal, null));
+        runs.Add(new("mnist-selection", "ae", mnistVal, Mnist("ae", "8,8,1")));
+        foreach (string d in new[] { "8,8,1", "4,4,1", "2,2,1", "1,1,1", "2,2,4", "1,1,4" })
+        {
+            runs.Add(new("mnist-selection", "daad-" + d.Replace(',', '-'), mnistVal, Mnist("daad", d)));
+        }
+
+        var grassVal = new DataSpec("grass", 0, Validation: true);
+        runs.Add(new("grass-selection", "floor", grassVal, null));
+        foreach (string d in new[] { "8,8,1", "16,16,1", "8,8,4", "16,16,4", "pixel" })
+        {
+            runs.Add(new("grass-selection", "daad-" + d.Replace(',', '-'), grassVal, Grass("daad", d, seed: 0)));
+        }
+
+        // One-class MNIST: all ten digits, five variants, one seed.
+        for (int k = 0; k < 10; k++)
+        {
+            var data = new DataSpec("mnist", k, Validation: false);
+            runs.Add(new("mnist", $"class{k}-floor", data, null));
+            foreach (string v in Variants)
+            {
+                runs.Add(new("mnist", $"class{k}-{v}", data, Mnist(v, MnistDivision), Panels: k == 3 && v == "daad" ? 6 : 0));
+            }
+        }
+
+        // Grass: five variants, three seeds.
+        var grass = new DataSpec("grass", 0, Validation: false);
+        runs.Add(new("grass", "floor", grass, null));
+        for (int seed = 0; seed < 3; seed++)
+        {
+            foreach (string v in Variants)
+            {
+                runs.Add(new("grass", $"{v}-seed{seed}", grass, Grass(v, GrassDivision, seed), Panels: seed == 0 && v == "daad" ? 6 : 0));
+            }
+        }
+
+        // Grass sweeps (DAAD, seed 0): spatial ratio at channel ratio 1, channel ratio at the chosen spatial ratio,
+        // memory size and temperature at the chosen division.
+        foreach (string d in new[] { "1,1,1", "2,2,1", "4,4,1", "8,8,1", "16,16,1", "pixel", "16,16,2", "16,16,4" })
+        {
+            runs.Add(new("grass-division", d.Replace(',', '-'), grass, Grass("daad", d, 0)));
+        }
+
+        foreach (int n in new[] { 50, 100, 500, 1000, 2000 })
+        {
+            var o = Grass("daad", GrassDivision, 0);
+            o.Network.MemoryItems = n;
+            runs.Add(new("grass-memory", $"n{n}", grass, o));
+        }
+
+        foreach (double t in new[] { 1.0, 0.3, 0.1, 0.03 })
+        {
+            var o = Grass("daad", GrassDivision, 0);
+            o.Network.MemoryTemperature = t;
+            runs.Add(new("grass-temperature", FormattableString.Invariant($"t{t}"), grass, o));
+        }
+
+        return runs;
+    }
+
+    /// <summary>MNIST: 32×32 grey, 15 epochs, no flips (digits are not symmetric); otherwise library defaults.</summary>
+    public static DaadOptions Mnist(string variant, string division)
+    {
+        var o = Base(variant, division, seed: 0);
+        o.Network.ImageSize = 32;
+        o.Training.Epochs = 15;
+        o.Training.HorizontalFlip = o.Training.VerticalFlip = false;
+        return o;
+    }
+
+    /// <summary>Grass: 128×128 grey, library defaults (20 epochs, width 32, N = 500, T = 0.1).</summary>
+    public static DaadOptions Grass(string variant, string division, int seed) => Base(variant, division, seed);
+
+    private static DaadOptions Base(string variant, string division, int seed)
+    {
+        var o = DaadOptions.Default;
+        o.Network.Channels = 1;
+        o.Network.Variant = variant switch
+        {
+            "ae" => ModelVariant.Autoencoder,
+            "ae-skip" => ModelVariant.AutoencoderSkip,
+            "memae" => ModelVariant.MemAE,
+            "daad" => ModelVariant.Daad,
+            "daad+" => ModelVariant.DaadPlus,
+            _ => throw new ArgumentException($"unknown variant '{variant}'", nameof(variant)),
+        };
+        if (division == "pixel")
+        {
+            o.Network.PerPixel = true;
+        }
+        else
+        {
+            var r = division.Split(',').Select(int.Parse).ToArray();
+            (o.Network.HeightRatio, o.Network.WidthRatio, o.Network.ChannelRatio) = (r[0], r[1], r[2]);
+        }
+
+        o.Seed = seed;
+        return o;
+    }
+}

@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using DivideAssemble.Imaging;
+
+namespace DivideAssemble.Samples.Reproduce;
+
+/// <summary>What one run measured; the JSON file committed under docs/results.</summary>
+internal sealed record RunResult
+{
+    public required string Group { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Hash of the data set and settings; a run is redone when it changes.</summary>
+    public required string Key { get; init; }
+
+    public required string Dataset { get; init; }
+
+    public required string Variant { get; init; }
+
+    public required string Division { get; init; }
+
+    public int Seed { get; init; }
+
+    public double TrainSeconds { get; init; }
+
+    public long Parameters { get; init; }
+
+    public double? FinalReconstructionLoss { get; init; }
+
+    public IReadOnlyDictionary<int, double>? AddressingEntropy { get; init; }
+
+    public required double ImageAuroc { get; init; }
+
+    public double? PixelAuroc { get; init; }
+
+    public double? Aupro { get; init; }
+
+    public required double F1Max { get; init; }
+
+    public required double AveragePrecision { get; init; }
+
+    public required IReadOnlyList<int> Labels { get; init; }
+
+    /// <summary>Image scores in test-set order, so any image metric can be recomputed.</summary>
+    public required IReadOnlyList<double> Scores { get; init; }
+
+    public DaadOptions? Settings { get; init; }
+
+    public required string Machine { get; init; }
+
+    public DateTimeOffset FinishedUtc { get; init; } = DateTimeOffset.UtcNow;
+}
+
+/// <summary>The run files under the output folder.</summary>
+internal sealed class ResultStore
+{
+    private readonly string root;
+
+    public ResultStore(string root) => this.root = root;
+
+    public static string Key(RunSpec run)
+    {
+        string settings = run.Options is null ? "floor" : JsonSerializer.Serialize(run.Options, EvaluationReport.JsonOptions);
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{run.Data.Id}\n{settings}")))[..16].ToLowerInvariant();
+    }
+
+    public RunResult? Find(RunSpec run)
+    {
+        string path = Path.Combine(root, run.File);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var result = JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path), EvaluationReport.JsonOptions)
+            ?? throw new InvalidDataException($"The result file '{path}' is empty.");
+        return result.Key == Key(run) ? result : null;
+    }
+
+    public void Save(RunSpec run, RunResult result)
+    {
+        string path = Path.Combine(root, run.File);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string json = JsonSerializer.Serialize(result, EvaluationReport.JsonOptions);
+        AtomicFile.Write(path, Encoding.UTF8.GetBytes(json));
+    }
+}
+
+/// <summary>Trains and evaluates one run, or scores the training-free floor.</summary>
+internal static class Runner
+{
+    public static RunResult Execute(RunSpec run, string dataRoot, string output)
+    {
+        var data = Load(run.Data, dataRoot);
+        return run.Options is null ? Floor(run, data) : Train(run, data, output);
+    }
+
+    private static AnomalyDataset Load(DataSpec spec, string root) => spec.Kind switch
+    {
+        "mnist" => Datasets.Idx(Path.Combine(root, "mnist"), spec.NormalClass, spec.Validation),
+        "grass" => Datasets.Mvtec(Path.Combine(root, "textures", "grass"), validation: spec.Validation),
+        _ => throw new ArgumentException($"unknown data kind '{spec.Kind}'", nameof(spec)),
+    };
+
+    private static int ImageSize(DataSpec spec) => spec.Kind == "mnist" ? 32 : 128;
+
+    private static RunResult Train(RunSpec run, AnomalyDataset data, string output)
+    {
+        var options = run.Options!;
+        using var detector = DaadBuilder.Create(options).Build();
+        var clock = Stopwatch.StartNew();
+        var summary = detector.Fit(data.Train, new Progress<TrainingProgress>(p =>
+        {
+            if (p.EndOfEpoch && p.Epoch % 5 == 0)
+            {
+                Console.WriteLine(FormattableString.Invariant($"  epoch {p.Epoch}/{p.Epochs} L_rec {p.ReconstructionLoss:F4}"));
+            }
+        }));
+        double trainSeconds = clock.Elapsed.TotalSeconds;
+        var report = Evaluator.Evaluate(detector, data.Test, data.Description);
+        if (run.Panels > 0)
+        {
+            ReportPictures.WriteAll(detector, data.Test, report, Path.Combine(output, run.Group, run.Name), run.Panels);
+        }
+
+        var n = options.Network;
+        return new RunResult
+        {
+            Group = run.Group,
+            Name = run.Name,
+            Key = ResultStore.Key(run),
+            Dataset = data.Description,
+            Variant = n.Variant.ToString(),
+            Division = n.Variant is ModelVariant.Autoencoder or ModelVariant.AutoencoderSkip ? "—"
+                : n.PerPixel || n.Variant == ModelVariant.MemAE ? "pixel" : $"{n.HeightRatio},{n.WidthRatio},{n.ChannelRatio}",
+            Seed = options.Seed,
+            TrainSeconds = trainSeconds,
+            Parameters = detector.Generator.parameters().Sum(p => p.numel()) + (detector.Discriminator?.parameters().Sum(p => p.numel()) ?? 0),
+            FinalReconstructionLoss = summary.History.Count > 0 ? summary.History[^1].ReconstructionLoss : null,
+            AddressingEntropy = summary.AddressingEntropy,
+            ImageAuroc = report.ImageAuroc,
+            PixelAuroc = report.PixelAuroc,
+            Aupro = report.Aupro,
+            F1Max = report.F1Max,
+            AveragePrecision = report.AveragePrecision,
+            Labels = report.Images.Select(r => r.Label).ToArray(),
+            Scores = report.Images.Select(r => Math.Round(r.Score, 6)).ToArray(),
+            Settings = options,
+            Machine = Machine(),
+        };
+    }
+
+    /// <summary>Scores each test image by its mean squared distance to the mean training image (per pixel for the map).</summary>
+    private static RunResult Floor(RunSpec run, AnomalyDataset data)
+    {
+        int size = ImageSize(run.Data), plane = size * size;
+        var mean = new double[plane];
+        var buffer = new float[plane];
+        for (int i = 0; i < data.Train.Count; i++)
+        {
+            data.Train.Read(i, 1, size, buffer);
+            for (int p = 0; p < plane; p++)
+            {
+                mean[p] += buffer[p] / (double)data.Train.Count;
+            }
+        }
+
+        var test = data.Test;
+        var scores = new double[test.Count];
+        var labels = new int[test.Count];
+        var pixels = test.HasMasks ? new PixelMetricsAccumulator() : null;
+        var map = new float[plane];
+        for (int i = 0; i < test.Count; i++)
+        {
+            test.Read(i, 1, size, buffer);
+            double sum = 0;
+            for (int p = 0; p < plane; p++)
+            {
+                double d = buffer[p] - mean[p];
+                map[p] = (float)(d * d);
+                sum += d * d;
+            }
+
+            scores[i] = sum / plane;
+            labels[i] = test.GetLabel(i);
+            if (pixels is not null)
+            {
+                var mask = test.ReadMask(i)!;
+                var resized = new float[mask.Width * mask.Height];
+                for (int y = 0; y < mask.Height; y++)
+                {
+                    for (int x = 0; x < mask.Width; x++)
+                    {
+                        resized[(y * mask.Width) + x] = map[(y * size / mask.Height * size) + (x * size / mask.Width)];
+                    }
+                }
+
+                pixels.Add(resized, mask);
+            }
+        }
+
+        return new RunResult
+        {
+            Group = run.Group,
+            Name = run.Name,
+            Key = ResultStore.Key(run),
+            Dataset = data.Description,
+            Variant = "Floor",
+            Division = "—",
+            ImageAuroc = Metrics.Auroc(scores, labels),
+            PixelAuroc = pixels?.PixelAuroc(),
+            Aupro = pixels?.Aupro(),
+            F1Max = Metrics.F1Max(scores, labels).F1,
+            AveragePrecision = Metrics.AveragePrecision(scores, labels),
+            Labels = labels,
+            Scores = scores.Select(s => Math.Round(s, 6)).ToArray(),
+            Machine = Machine(),
+        };
+    }
+
+    private static string Machine() => $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+}
+
+/// <summary>Writes a file through a temporary file and a rename, so an interrupted run never leaves half a file.</summary>
+internal static class AtomicFile
+{
+    public static void Write(string path, byte[] bytes)
+    {
+        string temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+}

@@ -55,7 +55,7 @@ internal static class Plan
             runs.Add(new("mnist", $"class{k}-floor", data, null));
             foreach (string v in Variants)
             {
-                runs.Add(new("mnist", $"class{k}-{v}", data, Mnist(v, MnistDivision), Panels: k == 3 && v == "daad" ? 6 : 0));
+                runs.Add(new("mnist", $"class{k}-{v}", data, Mnist(v, MnistDivision), Panels: k == 3 && v == "daad" ? 4 : 0));
             }
         }
 
@@ -66,7 +66,7 @@ internal static class Plan
         {
             foreach (string v in Variants)
             {
-                runs.Add(new("grass", $"{v}-seed{seed}", grass, Grass(v, GrassDivision, seed), Panels: seed == 0 && v == "daad" ? 6 : 0));
+                runs.Add(new("grass", $"{v}-seed{seed}", grass, Grass(v, GrassDivision, seed), Panels: seed == 0 && v == "daad" ? 4 : 0));
             }
         }
 

@@ -51,7 +51,7 @@ internal static class Tables
                     counts[c]++;
                 }
 
-                cells.Add(Cell(values[c], c > 0 && values[c] == best, c > 0 && values[c] < values[0]));
+                cells.Add(Cell(values[c], c > 0 && values[c] is not null && values[c] == best, c > 0 && values[c] < values[0]));
             }
 
             sb.AppendLine(CultureInfo.InvariantCulture, $"| {k} | {string.Join(" | ", cells)} |");
@@ -59,7 +59,7 @@ internal static class Tables
 
         var means = sums.Select((s, c) => counts[c] == 10 ? s / 10 : (double?)null).ToArray();
         double? bestMean = means.Skip(1).Max();
-        sb.AppendLine("| **mean** | " + string.Join(" | ", means.Select((m, c) => Cell(m, c > 0 && m == bestMean, c > 0 && m < means[0]))) + " |");
+        sb.AppendLine("| **mean** | " + string.Join(" | ", means.Select((m, c) => Cell(m, c > 0 && m is not null && m == bestMean, c > 0 && m < means[0]))) + " |");
         sb.AppendLine();
         sb.AppendLine("Bold: best trained variant in the row; *italic*: below the floor.");
         sb.AppendLine();

@@ -41,6 +41,14 @@ internal static class Plan
             runs.Add(new("mnist-selection", "daad-" + d.Replace(',', '-'), mnistVal, Mnist("daad", d)));
         }
 
+        // Does a longer schedule change the picture? (MNIST's 15 epochs are ~1,400 steps.)
+        foreach (string v in new[] { "ae", "daad" })
+        {
+            var longer = Mnist(v, v == "ae" ? "8,8,1" : MnistDivision);
+            longer.Training.Epochs = 40;
+            runs.Add(new("mnist-selection", v + (v == "ae" ? string.Empty : "-" + MnistDivision.Replace(',', '-')) + "-40-epochs", mnistVal, longer));
+        }
+
         var grassVal = new DataSpec("grass", 0, Validation: true);
         runs.Add(new("grass-selection", "floor", grassVal, null));
         foreach (string d in new[] { "8,8,1", "16,16,1", "8,8,4", "16,16,4", "pixel" })

@@ -60,6 +60,17 @@ if (!tablesOnly)
             continue;
         }
 
+        // A sweep point with the same data and settings as a run already made (the default of every sweep) reuses it.
+        string key = ResultStore.Key(run);
+        var twin = run.Panels > 0 ? null : Plan.All().Where(r => r.File != run.File && ResultStore.Key(r) == key).Select(store.Find).FirstOrDefault(r => r is not null);
+        if (twin is not null)
+        {
+            store.Save(run, twin with { Group = run.Group, Name = run.Name });
+            Console.WriteLine($"{run.File}: same settings as {twin.Group}/{twin.Name}, reused");
+            skipped++;
+            continue;
+        }
+
         Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {run.File} ({plan.Count - done - skipped} to go)");
         var result = Runner.Execute(run, dataRoot, output);
         store.Save(run, result);

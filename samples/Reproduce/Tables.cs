@@ -98,8 +98,8 @@ internal static class Tables
         Sweep(sb, "T", temperature.Select(t => (t.Name[1..], t.Result)));
 
         Plot(Path.Combine(output, "block-size.png"), "Grass: block division (DAAD, channel ratio 1)", "spatial ratio (blocks per side; 'pixel' = 1×1 blocks)",
-            division.Where(d => d.Name.EndsWith("-1", StringComparison.Ordinal) || d.Name == "pixel").ToList());
-        Plot(Path.Combine(output, "memory-size.png"), "Grass: memory size (DAAD)", "memory items N", memory);
+            division.Where(d => d.Name.EndsWith("-1", StringComparison.Ordinal) || d.Name == "pixel").Select(d => (d.Name.Replace('-', ','), d.Result)).ToList());
+        Plot(Path.Combine(output, "memory-size.png"), "Grass: memory size (DAAD, division " + Plan.GrassDivision + ")", "memory items N", memory.Select(m => (m.Name[1..], m.Result)).ToList());
 
         string path = Path.Combine(output, "tables.md");
         Directory.CreateDirectory(output);

@@ -85,7 +85,7 @@ internal sealed class ResultStore
         string path = Path.Combine(root, run.File);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         string json = JsonSerializer.Serialize(result, EvaluationReport.JsonOptions);
-        AtomicFile.Write(path, Encoding.UTF8.GetBytes(json));
+        ModelFile.WriteAtomically(path, s => s.Write(Encoding.UTF8.GetBytes(json)));
     }
 }
 
@@ -189,15 +189,7 @@ internal static class Runner
             if (pixels is not null)
             {
                 var mask = test.ReadMask(i)!;
-                var resized = new float[mask.Width * mask.Height];
-                for (int y = 0; y < mask.Height; y++)
-                {
-                    for (int x = 0; x < mask.Width; x++)
-                    {
-                        resized[(y * mask.Width) + x] = map[(y * size / mask.Height * size) + (x * size / mask.Width)];
-                    }
-                }
-
+                var resized = Evaluator.Resize(map, size, mask.Width, mask.Height);
                 pixels.Add(resized, mask);
             }
         }
@@ -224,18 +216,3 @@ internal static class Runner
     private static string Machine() => $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
 }
 
-/// <summary>Writes a file through a temporary file and a rename, so an interrupted run never leaves half a file.</summary>
-internal static class AtomicFile
-{
-    public static void Write(string path, byte[] bytes)
-    {
-        string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, path, overwrite: true);
-    }
-}

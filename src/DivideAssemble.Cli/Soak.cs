@@ -65,7 +65,7 @@ internal static class Soak
         // which leaves a calibrated model, as a cancelled run in an application would.
         int done = 0;
         using var cts = new CancellationTokenSource();
-        var progress = new Inline(p =>
+        var progress = new SynchronousProgress(p =>
         {
             if (p.EndOfEpoch)
             {
@@ -138,14 +138,5 @@ internal static class Soak
         }
 
         return files;
-    }
-
-    private sealed class Inline : IProgress<TrainingProgress>
-    {
-        private readonly Action<TrainingProgress> action;
-
-        public Inline(Action<TrainingProgress> action) => this.action = action;
-
-        public void Report(TrainingProgress value) => action(value);
     }
 }

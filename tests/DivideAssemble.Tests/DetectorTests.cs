@@ -104,7 +104,7 @@ public sealed class DetectorTests : TempFolderTest
         using (var first = Builder(ModelVariant.DaadPlus, epochs: 4).Configure(o => o.Training.CheckpointEvery = 2).Build())
         {
             using var cts = new CancellationTokenSource();
-            var progress = new SyncProgress(p =>
+            var progress = new SynchronousProgress(p =>
             {
                 if (p.EndOfEpoch && p.Epoch == 2)
                 {
@@ -157,7 +157,7 @@ public sealed class DetectorTests : TempFolderTest
         using var source = new TensorImageSource(Synthetic.Textures(20, 32, 1, false));
         using var detector = Builder(ModelVariant.DaadPlus, epochs: 2).Build();
         var reports = new List<TrainingProgress>();
-        detector.Fit(source, new SyncProgress(reports.Add));
+        detector.Fit(source, new SynchronousProgress(reports.Add));
         reports.Count(r => !r.EndOfEpoch).Should().Be(2 * 3); // 18 training images, batch 8
         reports.Should().OnlyContain(r => r.ImagesPerSecond > 0 && r.AdversarialLoss.HasValue == !r.EndOfEpoch);
         reports.Where(r => r.EndOfEpoch).Should().OnlyContain(r => r.ValidationLoss.HasValue);
@@ -180,14 +180,4 @@ public sealed class DetectorTests : TempFolderTest
         .WithMemory(20)
         .WithTraining(epochs, 8)
         .WithSeed(3);
-
-    /// <summary>An IProgress that reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
-    internal sealed class SyncProgress : IProgress<TrainingProgress>
-    {
-        private readonly Action<TrainingProgress> action;
-
-        public SyncProgress(Action<TrainingProgress> action) => this.action = action;
-
-        public void Report(TrainingProgress value) => action(value);
-    }
 }

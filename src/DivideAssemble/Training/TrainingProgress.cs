@@ -104,3 +104,13 @@ public sealed class TrainingDivergedException : Exception
     /// <summary>Gets the 1-based step within the epoch at which training diverged.</summary>
     public int Step { get; init; }
 }
+
+/// <summary>An <see cref="IProgress{T}"/> that calls its action on the reporting thread (<see cref="Progress{T}"/> posts to the thread pool).</summary>
+internal sealed class SynchronousProgress : IProgress<TrainingProgress>
+{
+    private readonly Action<TrainingProgress> action;
+
+    public SynchronousProgress(Action<TrainingProgress> action) => this.action = action;
+
+    public void Report(TrainingProgress value) => action(value);
+}

@@ -123,7 +123,7 @@ public static class Datasets
             CheckClass(normalClass, train.Labels, trainLabels);
             if (validation)
             {
-                return ValidationSplit(train, normalClass, $"IDX '{folder}'");
+                return ValidationSplit(train, Enumerable.Range(0, train.Count).ToArray(), normalClass, $"IDX '{folder}'");
             }
 
             var test = IdxReader.Read(testImages, testLabels);
@@ -146,17 +146,14 @@ public static class Datasets
         var (trainPart, testPart) = OneClass.SplitPerClass(all.Labels, 0.8);
         if (validation)
         {
-            (trainPart, testPart) = OneClass.SplitPerClass(all.Labels, trainPart, 7.0 / 8);
+            return ValidationSplit(all, trainPart, normalClass, $"IDX '{folder}' (training part: first 80 % of each class)");
         }
 
         var normalTrain = trainPart.Where(i => all.Labels[i] == normalClass).ToArray();
-        string split = validation
-            ? "validation split: first 70 % of each class for training, the next 10 % for testing; the last 20 % is never read"
-            : "deterministic split: first 80 % of each class for training";
         return new AnomalyDataset(
             all.Subset(normalTrain, normalClass),
             all.Subset(testPart, normalClass),
-            $"IDX '{folder}' ({split}), class {normalClass} normal: {normalTrain.Length} training images, {testPart.Length} test images");
+            $"IDX '{folder}' (deterministic split: first 80 % of each class for training), class {normalClass} normal: {normalTrain.Length} training images, {testPart.Length} test images");
     }
 
     /// <summary>
@@ -180,7 +177,7 @@ public static class Datasets
         CheckClass(normalClass, train.Labels, trainFiles[0]);
         if (validation)
         {
-            return ValidationSplit(train, normalClass, $"CIFAR-10 '{folder}'");
+            return ValidationSplit(train, Enumerable.Range(0, train.Count).ToArray(), normalClass, $"CIFAR-10 '{folder}'");
         }
 
         var test = CifarReader.Read(new[] { testFile });
@@ -208,13 +205,14 @@ public static class Datasets
             $"{origin} (validation split: every fifth training image held back and shown as it is and with a synthetic defect; the test folder is never read): {fit.Count} training images, {held.Count} normal and {held.Count} synthetic-defect validation images");
     }
 
-    private static AnomalyDataset ValidationSplit(RawImages train, int normalClass, string origin)
+    /// <summary>Splits the training images <paramref name="trainPart"/> of <paramref name="images"/> per class: the first 7/8 train, the last 1/8 test.</summary>
+    private static AnomalyDataset ValidationSplit(RawImages images, int[] trainPart, int normalClass, string origin)
     {
-        var (fit, held) = OneClass.SplitPerClass(train.Labels, Enumerable.Range(0, train.Count).ToArray(), 7.0 / 8);
-        var normalFit = fit.Where(i => train.Labels[i] == normalClass).ToArray();
+        var (fit, held) = OneClass.SplitPerClass(images.Labels, trainPart, 7.0 / 8);
+        var normalFit = fit.Where(i => images.Labels[i] == normalClass).ToArray();
         return new AnomalyDataset(
-            train.Subset(normalFit, normalClass),
-            train.Subset(held, normalClass),
+            images.Subset(normalFit, normalClass),
+            images.Subset(held, normalClass),
             $"{origin} (validation split of the training images: first 7/8 of each class for training, the last 1/8 for testing; the test split is never read), class {normalClass} normal: {normalFit.Length} training images, {held.Length} test images");
     }
 

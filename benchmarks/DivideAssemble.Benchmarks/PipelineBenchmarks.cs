@@ -58,14 +58,14 @@ internal static class Pipeline
     }
 
     public static void Calibrate(AnomalyDetector detector, Tensor images) =>
-        detector.Scorer.Calibrate(new[] { images }, heldOut: false);
+        detector.Calibrate(new TensorImageSource(images));
 
     public static void TrainingStep(AnomalyDetector detector, optim.Optimizer optimizer, Tensor images)
     {
         using var scope = NewDisposeScope();
         detector.Generator.train();
         var recon = detector.Generator.forward(images);
-        var loss = nn.functional.mse_loss(recon, images) * 50;
+        var loss = DivideAssemble.Torch.ScalarMath.Mul(nn.functional.mse_loss(recon, images), 50);
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();

@@ -19,7 +19,7 @@ internal static class Shapes
     /// <summary>The (channels, size) of scale <paramref name="scale"/> (1-based) of the default 256×256 model.</summary>
     public static (int Channels, int Size) Scale(int scale)
     {
-        var plan = NetworkPlanner.PlanOrThrow(Network(ModelVariant.AutoencoderSkip, ImageSize));
+        var plan = Network(ModelVariant.AutoencoderSkip, ImageSize).PlanScales();
         var p = plan[scale - 1];
         return (p.Channels, p.Size);
     }

@@ -4,6 +4,7 @@
 using System.Diagnostics;
 using DivideAssemble;
 using DivideAssemble.Imaging;
+using DivideAssemble.Evaluation;
 
 string category = args.Length > 0 ? args[0] : Path.Combine("..", "shared", "data", "textures", "grass");
 int epochs = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20;

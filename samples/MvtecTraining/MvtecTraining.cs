@@ -1,5 +1,6 @@
 using System.Globalization;
 using DivideAssemble.Imaging;
+using DivideAssemble.Evaluation;
 
 namespace DivideAssemble.Samples;
 
@@ -40,7 +41,7 @@ internal static class MvtecTraining
 
         using var detector = DaadBuilder.Create(options).Build();
         output.WriteLine(detector.Summary());
-        var summary = detector.Fit(data.Train, checkpoint, new Progress<TrainingProgress>(p =>
+        var summary = detector.FitWithCheckpoints(data.Train, checkpoint, new Progress<TrainingProgress>(p =>
         {
             if (p.EndOfEpoch)
             {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using DivideAssemble.Imaging;
+using DivideAssemble.Evaluation;
 
 namespace DivideAssemble.Samples.Reproduce;
 
@@ -67,6 +68,12 @@ internal sealed class ResultStore
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{run.Data.Id}\n{settings}")))[..16].ToLowerInvariant();
     }
 
+    /// <summary>
+    /// Returns the stored result of <paramref name="run"/>, or <see langword="null"/> when there is none or
+    /// it was made with other settings. Settings are compared by value (both read through today's
+    /// <see cref="DaadOptions"/>), so a result survives the removal of an option it did not depend on; a
+    /// floor has no settings and is matched by its key.
+    /// </summary>
     public RunResult? Find(RunSpec run)
     {
         string path = Path.Combine(root, run.File);
@@ -77,15 +84,22 @@ internal sealed class ResultStore
 
         var result = JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path), EvaluationReport.JsonOptions)
             ?? throw new InvalidDataException($"The result file '{path}' is empty.");
-        return result.Key == Key(run) ? result : null;
+        if (run.Options is null || result.Settings is null)
+        {
+            return run.Options is null && result.Settings is null && result.Key == Key(run) ? result : null;
+        }
+
+        return Settings(result.Settings) == Settings(run.Options) ? result : null;
     }
+
+    private static string Settings(DaadOptions options) => JsonSerializer.Serialize(options, EvaluationReport.JsonOptions);
 
     public void Save(RunSpec run, RunResult result)
     {
         string path = Path.Combine(root, run.File);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         string json = JsonSerializer.Serialize(result, EvaluationReport.JsonOptions);
-        ModelFile.WriteAtomically(path, s => s.Write(Encoding.UTF8.GetBytes(json)));
+        AtomicFile.WriteAllText(path, json);
     }
 }
 
@@ -138,7 +152,7 @@ internal static class Runner
                 : n.PerPixel || n.Variant == ModelVariant.MemAE ? "pixel" : $"{n.HeightRatio},{n.WidthRatio},{n.ChannelRatio}",
             Seed = options.Seed,
             TrainSeconds = trainSeconds,
-            Parameters = detector.Generator.parameters().Sum(p => p.numel()) + (detector.Discriminator?.parameters().Sum(p => p.numel()) ?? 0),
+            Parameters = detector.GeneratorParameterCount + detector.DiscriminatorParameterCount,
             FinalReconstructionLoss = summary.History.Count > 0 ? summary.History[^1].ReconstructionLoss : null,
             AddressingEntropy = summary.AddressingEntropy,
             ImageAuroc = report.ImageAuroc,
@@ -189,7 +203,7 @@ internal static class Runner
             if (pixels is not null)
             {
                 var mask = test.ReadMask(i)!;
-                var resized = Evaluator.Resize(map, size, mask.Width, mask.Height);
+                var resized = ImagePreprocessing.Resize(map, size, size, mask.Width, mask.Height);
                 pixels.Add(resized, mask);
             }
         }

@@ -103,7 +103,7 @@ internal static class Tables
 
         string path = Path.Combine(output, "tables.md");
         Directory.CreateDirectory(output);
-        ModelFile.WriteAtomically(path, s => s.Write(Encoding.UTF8.GetBytes(sb.ToString())));
+        AtomicFile.WriteAllText(path, sb.ToString());
         return path;
     }
 
@@ -161,7 +161,7 @@ internal static class Tables
         plot.YLabel("score");
         plot.ShowLegend(ScottPlot.Alignment.LowerRight);
         byte[] png = plot.GetImageBytes(720, 480, ScottPlot.ImageFormat.Png);
-        ModelFile.WriteAtomically(path, s => s.Write(png));
+        AtomicFile.WriteAllBytes(path, png);
     }
 
     private static string MeanStd(IEnumerable<double> values)

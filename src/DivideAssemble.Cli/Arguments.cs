@@ -94,13 +94,21 @@ internal sealed class Arguments
             return null;
         }
 
-        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < min || n > max)
+        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n))
+        {
+            throw new UsageException($"option --{name}: '{v}' is not an integer");
+        }
+
+        if (n < min || n > max)
         {
             throw new UsageException($"option --{name}: '{v}' is not an integer in {min}..{max}");
         }
 
         return n;
     }
+
+    /// <summary>Parses a number; its range is checked by whoever uses it (the options validator for model options).</summary>
+    public double? Double(string name) => Double(name, double.MinValue, double.MaxValue);
 
     public double? Double(string name, double min, double max)
     {
@@ -110,7 +118,12 @@ internal sealed class Arguments
             return null;
         }
 
-        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) || !(d >= min && d <= max))
+        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) || !double.IsFinite(d))
+        {
+            throw new UsageException($"option --{name}: '{v}' is not a number");
+        }
+
+        if (!(d >= min && d <= max))
         {
             throw new UsageException($"option --{name}: '{v}' is not a number in [{min}, {max}]");
         }

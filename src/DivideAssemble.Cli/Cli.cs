@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using DivideAssemble.Evaluation;
 using DivideAssemble.Imaging;
 using Microsoft.Extensions.Options;
+using TorchSharp;
 
 namespace DivideAssemble.Cli;
 
@@ -109,12 +111,13 @@ internal static class Cli
         var data = LoadData(a);
         var options = TrainingOptionsFrom(a, data);
         string? checkpoint = a.Optional("checkpoint");
+        ApplyThreads(a);
         a.RejectUnknown();
 
         stdout.WriteLine(data.Description);
         using var detector = DaadBuilder.Create(options).Build();
         stdout.WriteLine(detector.Summary());
-        var summary = ProgressView.Run(stdout, p => checkpoint is null ? detector.Fit(data.Train, p) : detector.Fit(data.Train, checkpoint, p));
+        var summary = ProgressView.Run(stdout, p => checkpoint is null ? detector.Fit(data.Train, p) : detector.FitWithCheckpoints(data.Train, checkpoint, p));
         detector.Save(output);
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {summary.EpochsCompleted} epochs in {summary.Duration.TotalSeconds:F1} s on {summary.TrainingImages} images ({summary.ValidationImages} held back); threshold {summary.Calibration.Threshold:G5}"));
         if (summary.AddressingEntropy.Count > 0)
@@ -133,24 +136,27 @@ internal static class Cli
         int panels = a.Int("panels", 0, 1000) ?? 6;
         string? device = a.Optional("device");
         var pooling = a.Choice("pooling", Poolings, (ImageScorePooling?)null);
-        double? sigma = a.Double("smoothing", 0, 64);
-        double? residualSigma = a.Double("residual-smoothing", 0, 64);
+        double? sigma = a.Double("smoothing");
+        double? residualSigma = a.Double("residual-smoothing");
         var data = LoadData(a);
+        ApplyThreads(a);
         a.RejectUnknown();
 
-        using var detector = AnomalyDetector.Load(modelPath, device);
+        using var model = Models.Load(modelPath, device);
         if (pooling is not null || sigma is not null || residualSigma is not null)
         {
             // New scoring options change R(x): re-measure the calibration on the normal images training held back.
+            var detector = model.Scorer as AnomalyDetector
+                ?? throw new UsageException($"--pooling, --smoothing and --residual-smoothing change the scoring graph baked into the exported model '{modelPath}'; evaluate the .daad model with them, or export again after changing them");
             var scoring = detector.Options.Scoring;
             scoring.Pooling = pooling ?? scoring.Pooling;
             scoring.SmoothingSigma = sigma ?? scoring.SmoothingSigma;
             scoring.ResidualSigma = residualSigma ?? scoring.ResidualSigma;
             var heldOut = detector.HeldOutIndices(data.Train.Count);
-            detector.Calibrate(new SubsetSource(data.Train, heldOut.Count > 0 ? heldOut : Enumerable.Range(0, data.Train.Count).ToList()), scoring);
+            detector.ChangeScoring(scoring, ImageSources.Subset(data.Train, heldOut.Count > 0 ? heldOut : Enumerable.Range(0, data.Train.Count).ToList()));
         }
 
-        var report = Evaluation.Run(detector, data, reportPath, pictures, panels, stdout);
+        var report = EvaluationCommand.Run(model.Scorer, data, reportPath, pictures, panels, stdout);
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"image AUROC: {report.ImageAuroc:F3}"));
         return 0;
     }
@@ -166,7 +172,9 @@ internal static class Cli
             throw new UsageException("score: give at least one image or folder to score");
         }
 
-        using var detector = AnomalyDetector.Load(modelPath, device);
+        ApplyThreads(a);
+        using var model = Models.Load(modelPath, device);
+        var scorer = model.Scorer;
         int failures = 0;
         var records = new List<object>();
         foreach (string input in a.Positionals)
@@ -185,7 +193,7 @@ internal static class Cli
             {
                 try
                 {
-                    var r = detector.Score(file);
+                    var r = scorer.Score(file);
                     if (json)
                     {
                         records.Add(new { path = file, score = r.Score, threshold = r.Threshold, anomalous = r.IsAnomalous, regions = r.Regions.Count });
@@ -223,6 +231,7 @@ internal static class Cli
 
         var data = LoadData(a);
         var baseOptions = TrainingOptionsFrom(a, data);
+        ApplyThreads(a);
         a.RejectUnknown();
         var runs = new List<(string Name, DaadOptions Options)>();
         if (models is not null)
@@ -270,7 +279,7 @@ internal static class Cli
         stdout.WriteLine(table);
         if (output is not null)
         {
-            ModelFile.WriteAtomically(output, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(table)));
+            AtomicFile.WriteAllText(output, table);
             stdout.WriteLine($"table written to {output}");
         }
 
@@ -281,10 +290,10 @@ internal static class Cli
     {
         var o = DaadOptions.Default;
         o.Network.Variant = a.Choice("model", Variants, o.Network.Variant);
-        o.Network.ImageSize = a.Int("image-size", 8, 4096) ?? 64;
-        o.Network.Channels = a.Int("channels", 1, 4) ?? 1;
-        o.Network.BaseWidth = a.Int("width", 1, 4096) ?? o.Network.BaseWidth;
-        o.Threads = a.Int("threads", 0, 1024) ?? o.Threads;
+        o.Network.ImageSize = a.Int("image-size") ?? 64;
+        o.Network.Channels = a.Int("channels") ?? 1;
+        o.Network.BaseWidth = a.Int("width") ?? o.Network.BaseWidth;
+        ApplyThreads(a);
         string? folder = a.Optional("folder");
         int steps = a.Int("steps", 1, 10_000_000) ?? 300;
         int images = a.Int("images", 1, 100_000_000) ?? 2000;
@@ -295,7 +304,7 @@ internal static class Cli
         var f = Soak.Run(o, folder, steps, images, stdout);
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RSS after warm-up {f.WarmRssMb:F0} MB, after {f.Steps} steps and {f.Scored} images {f.FinalRssMb:F0} MB ({f.GrowthPercent:+0.0;-0.0} %), highest sample {f.PeakAfterWarmUpMb:F0} MB, {f.Seconds:F0} s"));
-        bool flat = f.GrowthPercent < maxGrowth;
+        bool flat = f.IsFlat(maxGrowth);
         stdout.WriteLine(flat ? $"memory is flat (growth under {maxGrowth} %)" : $"memory grew by more than {maxGrowth} %");
         return flat ? 0 : 1;
     }
@@ -308,9 +317,9 @@ internal static class Cli
             throw new UsageException("info: give exactly one model file");
         }
 
-        using var detector = AnomalyDetector.Load(a.Positionals[0]);
-        stdout.WriteLine(detector.Summary());
-        stdout.WriteLine(JsonSerializer.Serialize(detector.Options, EvaluationReport.JsonOptions));
+        using var model = Models.Load(a.Positionals[0], null);
+        stdout.WriteLine(model.Summary);
+        stdout.WriteLine(JsonSerializer.Serialize(model.Scorer.Options, EvaluationReport.JsonOptions));
         return 0;
     }
 
@@ -372,7 +381,13 @@ internal static class Cli
             }
         }
 
-        return new AnomalyDataset(train, new FileImageSource(paths, labels), $"image folder '{path}': {train.Count} images");
+        return new AnomalyDataset(train, new FileImageSource(paths, labels), $"image folder '{path}': {train.Count} images")
+        {
+            Format = DatasetFormat.Folder,
+            Channels = ImageDecoder.Decode(train.Paths[0]).IsGrey ? 1 : 3,
+            HorizontalFlipsAreNormal = true,
+            VerticalFlipsAreNormal = true,
+        };
     }
 
     private static AnomalyDataset SkipUnreadable(AnomalyDataset data)
@@ -407,8 +422,8 @@ internal static class Cli
         var preset = a.Choice("preset", new Dictionary<string, Func<DaadOptions>>(StringComparer.Ordinal) { ["default"] = () => DaadOptions.Default, ["paper"] = () => DaadOptions.Paper }, () => DaadOptions.Default)();
         var o = preset;
         o.Network.Variant = a.Choice("model", Variants, o.Network.Variant);
-        o.Network.ImageSize = a.Int("image-size", 8, 4096) ?? o.Network.ImageSize;
-        o.Network.Channels = a.Int("channels", 1, 4) ?? GuessChannels(data);
+        o.Network.ImageSize = a.Int("image-size") ?? o.Network.ImageSize;
+        o.Network.Channels = a.Int("channels") ?? data.Channels;
         if (a.Optional("division") is { } division)
         {
             var (rh, rw, rc, pixel) = Arguments.ParseDivision(division);
@@ -418,38 +433,36 @@ internal static class Cli
             o.Network.PerPixel = pixel;
         }
 
-        o.Network.MemoryItems = a.Int("memory", 1, 100_000) ?? o.Network.MemoryItems;
-        o.Network.MemoryTemperature = a.Double("temperature", 1e-4, 100) ?? o.Network.MemoryTemperature;
-        o.Network.BaseWidth = a.Int("width", 1, 4096) ?? o.Network.BaseWidth;
-        o.Network.Depth = a.Int("depth", 1, 8) ?? o.Network.Depth;
-        o.Training.Epochs = a.Int("epochs", 1, 1_000_000) ?? o.Training.Epochs;
-        o.Training.BatchSize = a.Int("batch", 1, 65_536) ?? o.Training.BatchSize;
-        o.Training.LearningRate = a.Double("lr", 1e-8, 1) ?? o.Training.LearningRate;
-        o.Training.CheckpointEvery = a.Int("checkpoint-every", 0, 1_000_000) ?? o.Training.CheckpointEvery;
+        o.Network.MemoryItems = a.Int("memory") ?? o.Network.MemoryItems;
+        o.Network.MemoryTemperature = a.Double("temperature") ?? o.Network.MemoryTemperature;
+        o.Network.BaseWidth = a.Int("width") ?? o.Network.BaseWidth;
+        o.Network.Depth = a.Int("depth") ?? o.Network.Depth;
+        o.Training.Epochs = a.Int("epochs") ?? o.Training.Epochs;
+        o.Training.BatchSize = a.Int("batch") ?? o.Training.BatchSize;
+        o.Training.LearningRate = a.Double("lr") ?? o.Training.LearningRate;
+        o.Training.CheckpointEvery = a.Int("checkpoint-every") ?? o.Training.CheckpointEvery;
         o.Seed = a.Int("seed") ?? o.Seed;
         o.Device = a.Optional("device") ?? o.Device;
-        o.Threads = a.Int("threads", 0, 1024) ?? o.Threads;
-        bool digits = data.Description.StartsWith("IDX", StringComparison.Ordinal);
-        if (a.Flag("no-flips") || digits)
-        {
-            o.Training.HorizontalFlip = o.Training.VerticalFlip = false;
-        }
+        bool noFlips = a.Flag("no-flips");
+        o.Training.HorizontalFlip &= data.HorizontalFlipsAreNormal && !noFlips;
+        o.Training.VerticalFlip &= data.VerticalFlipsAreNormal && !noFlips;
 
-        if (data.Description.StartsWith("CIFAR", StringComparison.Ordinal))
+        // Ranges are the options validator's to check, so a bad value reads the same here as from the API or a model file.
+        var errors = DaadOptionsValidator.Collect(o);
+        if (errors.Count > 0)
         {
-            o.Training.VerticalFlip = false;
+            throw new OptionsValidationException(Options.DefaultName, typeof(DaadOptions), errors);
         }
 
         return o;
     }
 
-    private static int GuessChannels(AnomalyDataset data)
+    /// <summary>Applies <c>--threads n</c> to this process's libtorch (the library never changes the process-wide thread count itself).</summary>
+    private static void ApplyThreads(Arguments a)
     {
-        if (data.Train is FileImageSource files && files.Count > 0)
+        if (a.Int("threads", 1, 1024) is { } threads)
         {
-            return ImageDecoder.Decode(files.Paths[0]).IsGrey ? 1 : 3;
+            torch.set_num_threads(threads);
         }
-
-        return data.Description.StartsWith("IDX", StringComparison.Ordinal) ? 1 : 3;
     }
 }

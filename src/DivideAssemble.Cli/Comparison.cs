@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using DivideAssemble.Evaluation;
 using DivideAssemble.Imaging;
 
 namespace DivideAssemble.Cli;
@@ -22,8 +23,8 @@ internal static class Comparison
             stdout.WriteLine("addressing entropy / log N by scale: " + string.Join(", ", summary.AddressingEntropy.Select(e => FormattableString.Invariant($"{e.Key}: {e.Value:F3}"))));
         }
 
-        var report = Evaluation.Run(detector, data, null, null, 0, stdout);
-        long parameters = detector.Generator.parameters().Sum(p => p.numel()) + (detector.Discriminator?.parameters().Sum(p => p.numel()) ?? 0);
+        var report = EvaluationCommand.Run(detector, data, null, null, 0, stdout);
+        long parameters = detector.GeneratorParameterCount + detector.DiscriminatorParameterCount;
         var n = options.Network;
         string division = n.Variant is ModelVariant.Autoencoder or ModelVariant.AutoencoderSkip ? "—"
             : n.PerPixel || n.Variant == ModelVariant.MemAE ? "pixel" : $"{n.HeightRatio},{n.WidthRatio},{n.ChannelRatio}";
@@ -41,7 +42,7 @@ internal static class Comparison
         foreach (var r in rows)
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Name} | {r.Report.Settings.Network.Variant} | {r.Division} | {r.Report.ImageAuroc:F3} | {Evaluation.Format(r.Report.PixelAuroc)} | {Evaluation.Format(r.Report.Aupro)} | {r.Report.F1Max:F3} | {r.Parameters:N0} | {r.TrainSeconds:F0} |");
+                $"| {r.Name} | {r.Report.Settings.Network.Variant} | {r.Division} | {r.Report.ImageAuroc:F3} | {EvaluationCommand.Format(r.Report.PixelAuroc)} | {EvaluationCommand.Format(r.Report.Aupro)} | {r.Report.F1Max:F3} | {r.Parameters:N0} | {r.TrainSeconds:F0} |");
         }
 
         return sb.ToString();

@@ -15,6 +15,9 @@ internal static class Soak
     public sealed record Figures(double WarmRssMb, double FinalRssMb, double PeakAfterWarmUpMb, int Steps, int Scored, double Seconds)
     {
         public double GrowthPercent => 100 * (FinalRssMb - WarmRssMb) / WarmRssMb;
+
+        /// <summary>Whether resident memory grew by less than <paramref name="maxGrowthPercent"/> over the measured part.</summary>
+        public bool IsFlat(double maxGrowthPercent) => GrowthPercent < maxGrowthPercent;
     }
 
     /// <summary>
@@ -22,7 +25,13 @@ internal static class Soak
     /// trains <paramref name="steps"/> steps and scores <paramref name="images"/> PNG files from disk
     /// (decode, resize, score), sampling the resident set size after a full garbage collection.
     /// </summary>
-    public static Figures Run(DaadOptions options, string? dataFolder, int steps, int images, TextWriter stdout)
+    /// <param name="options">The detector's options.</param>
+    /// <param name="dataFolder">Images to train and score on, or <see langword="null"/> for synthetic PNGs.</param>
+    /// <param name="steps">Training steps in the measured part.</param>
+    /// <param name="images">Images scored in the measured part.</param>
+    /// <param name="stdout">Where the samples are printed.</param>
+    /// <param name="afterEachOperation">Runs after every step and every image of the measured part (the tests leak memory through it on purpose).</param>
+    public static Figures Run(DaadOptions options, string? dataFolder, int steps, int images, TextWriter stdout, Action? afterEachOperation = null)
     {
         string work = Directory.CreateTempSubdirectory("daad-soak-").FullName;
         try
@@ -40,7 +49,7 @@ internal static class Soak
             using var detector = DaadBuilder.Create(soakOptions).Build();
             var clock = Stopwatch.StartNew();
 
-            Phase(detector, train, files, Math.Max(1, steps / 10), Math.Max(1, images / 10), null);
+            Phase(detector, train, files, Math.Max(1, steps / 10), Math.Max(1, images / 10), null, null);
             double warm = Rss();
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after warm-up: RSS {warm:F0} MB"));
             double peak = warm;
@@ -49,7 +58,7 @@ internal static class Soak
                 double rss = Rss();
                 peak = Math.Max(peak, rss);
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what} {done}: RSS {rss:F0} MB ({100 * (rss - warm) / warm:+0.0;-0.0} %)"));
-            });
+            }, afterEachOperation);
             double final = Rss();
             return new Figures(warm, final, peak, steps, images, clock.Elapsed.TotalSeconds);
         }
@@ -59,13 +68,13 @@ internal static class Soak
         }
     }
 
-    private static void Phase(AnomalyDetector detector, IImageSource train, IReadOnlyList<string> files, int steps, int images, Action<string, int>? sample)
+    private static void Phase(AnomalyDetector detector, IImageSource train, IReadOnlyList<string> files, int steps, int images, Action<string, int>? sample, Action? afterEach)
     {
         // The detector is built with more epochs than needed; training is cancelled after the wanted number of steps,
         // which leaves a calibrated model, as a cancelled run in an application would.
         int done = 0;
         using var cts = new CancellationTokenSource();
-        var progress = new SynchronousProgress(p =>
+        var progress = new InlineProgress(p =>
         {
             if (p.EndOfEpoch)
             {
@@ -73,6 +82,7 @@ internal static class Soak
             }
 
             done++;
+            afterEach?.Invoke();
             if (done % Math.Max(1, steps / 6) == 0 || done == steps)
             {
                 sample?.Invoke("training step", done);
@@ -94,6 +104,7 @@ internal static class Soak
         for (int i = 0; i < images; i++)
         {
             _ = detector.Score(files[i % files.Count]);
+            afterEach?.Invoke();
             if ((i + 1) % Math.Max(1, images / 8) == 0 || i + 1 == images)
             {
                 sample?.Invoke("images scored", i + 1);
@@ -139,4 +150,14 @@ internal static class Soak
 
         return files;
     }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that runs its action on the reporting thread (<see cref="Progress{T}"/> posts to the thread pool, too late to cancel at an exact step).</summary>
+internal sealed class InlineProgress : IProgress<TrainingProgress>
+{
+    private readonly Action<TrainingProgress> action;
+
+    public InlineProgress(Action<TrainingProgress> action) => this.action = action;
+
+    public void Report(TrainingProgress value) => action(value);
 }

@@ -3,8 +3,40 @@ namespace DivideAssemble.Imaging;
 /// <summary>A data set split for the one-class protocol: normal training images and a labelled test set.</summary>
 /// <param name="Train">Normal images to train on.</param>
 /// <param name="Test">Labelled test images (normal and anomalous).</param>
-/// <param name="Description">What was loaded and how it was split.</param>
-public sealed record AnomalyDataset(IImageSource Train, ILabeledImageSource Test, string Description);
+/// <param name="Description">What was loaded and how it was split (for people; code reads the typed properties).</param>
+public sealed record AnomalyDataset(IImageSource Train, ILabeledImageSource Test, string Description)
+{
+    /// <summary>Gets the layout the data set was read from.</summary>
+    public required DatasetFormat Format { get; init; }
+
+    /// <summary>Gets the channels of the images as stored: 1 for grey, 3 for colour — what a model trained on them should take.</summary>
+    public required int Channels { get; init; }
+
+    /// <summary>Gets a value indicating whether a normal image mirrored left–right is still normal (false for digits).</summary>
+    public required bool HorizontalFlipsAreNormal { get; init; }
+
+    /// <summary>Gets a value indicating whether a normal image mirrored top–bottom is still normal (false for digits and photographs).</summary>
+    public required bool VerticalFlipsAreNormal { get; init; }
+
+    /// <summary>Gets a value indicating whether <see cref="Test"/> is a validation split made from training images (the test split was never read).</summary>
+    public bool IsValidationSplit { get; init; }
+}
+
+/// <summary>The layout a data set was read from.</summary>
+public enum DatasetFormat
+{
+    /// <summary>An MVTec-AD category: <c>train/good</c>, <c>test/&lt;defect|good&gt;</c>, <c>ground_truth</c>.</summary>
+    Mvtec = 0,
+
+    /// <summary>A plain folder of images (optionally with <c>good</c>/defect subfolders for testing).</summary>
+    Folder = 1,
+
+    /// <summary>MNIST-style IDX files.</summary>
+    Idx = 2,
+
+    /// <summary>CIFAR-10 binary batches.</summary>
+    Cifar10 = 3,
+}
 
 /// <summary>Loads data sets in the common layouts.</summary>
 public static class Datasets
@@ -38,7 +70,7 @@ public static class Datasets
 
         if (validation)
         {
-            return SyntheticValidation(train, $"MVTec-AD category '{root}'");
+            return SyntheticValidation(train, $"MVTec-AD category '{root}'", DatasetFormat.Mvtec);
         }
 
         string test = Path.Combine(root, "test");
@@ -77,7 +109,13 @@ public static class Datasets
         return new AnomalyDataset(
             new FileImageSource(train),
             testSource,
-            $"MVTec-AD category '{root}': {train.Count} training images, {labels.Count(l => l == 0)} normal and {labels.Count(l => l == 1)} anomalous test images{(anyMask ? " with masks" : string.Empty)}");
+            $"MVTec-AD category '{root}': {train.Count} training images, {labels.Count(l => l == 0)} normal and {labels.Count(l => l == 1)} anomalous test images{(anyMask ? " with masks" : string.Empty)}")
+        {
+            Format = DatasetFormat.Mvtec,
+            Channels = StoredChannels(train[0]),
+            HorizontalFlipsAreNormal = true,
+            VerticalFlipsAreNormal = true,
+        };
     }
 
     /// <summary>Returns a source over the images of a folder (PNG, JPEG, BMP; sorted by name), all normal.</summary>
@@ -123,7 +161,7 @@ public static class Datasets
             CheckClass(normalClass, train.Labels, trainLabels);
             if (validation)
             {
-                return ValidationSplit(train, Enumerable.Range(0, train.Count).ToArray(), normalClass, $"IDX '{folder}'");
+                return ValidationSplit(train, Enumerable.Range(0, train.Count).ToArray(), normalClass, $"IDX '{folder}'", DatasetFormat.Idx);
             }
 
             var test = IdxReader.Read(testImages, testLabels);
@@ -131,7 +169,13 @@ public static class Datasets
             return new AnomalyDataset(
                 train.Subset(trainIdx, normalClass),
                 test.Subset(Enumerable.Range(0, test.Count).ToArray(), normalClass),
-                $"IDX '{folder}' (official train/t10k split), class {normalClass} normal: {trainIdx.Length} training images, {test.Count} test images");
+                $"IDX '{folder}' (official train/t10k split), class {normalClass} normal: {trainIdx.Length} training images, {test.Count} test images")
+            {
+                Format = DatasetFormat.Idx,
+                Channels = 1,
+                HorizontalFlipsAreNormal = false,
+                VerticalFlipsAreNormal = false,
+            };
         }
 
         string? images = Find(string.Empty, "images-idx3-ubyte");
@@ -146,14 +190,20 @@ public static class Datasets
         var (trainPart, testPart) = OneClass.SplitPerClass(all.Labels, 0.8);
         if (validation)
         {
-            return ValidationSplit(all, trainPart, normalClass, $"IDX '{folder}' (training part: first 80 % of each class)");
+            return ValidationSplit(all, trainPart, normalClass, $"IDX '{folder}' (training part: first 80 % of each class)", DatasetFormat.Idx);
         }
 
         var normalTrain = trainPart.Where(i => all.Labels[i] == normalClass).ToArray();
         return new AnomalyDataset(
             all.Subset(normalTrain, normalClass),
             all.Subset(testPart, normalClass),
-            $"IDX '{folder}' (deterministic split: first 80 % of each class for training), class {normalClass} normal: {normalTrain.Length} training images, {testPart.Length} test images");
+            $"IDX '{folder}' (deterministic split: first 80 % of each class for training), class {normalClass} normal: {normalTrain.Length} training images, {testPart.Length} test images")
+        {
+            Format = DatasetFormat.Idx,
+            Channels = 1,
+            HorizontalFlipsAreNormal = false,
+            VerticalFlipsAreNormal = false,
+        };
     }
 
     /// <summary>
@@ -177,7 +227,7 @@ public static class Datasets
         CheckClass(normalClass, train.Labels, trainFiles[0]);
         if (validation)
         {
-            return ValidationSplit(train, Enumerable.Range(0, train.Count).ToArray(), normalClass, $"CIFAR-10 '{folder}'");
+            return ValidationSplit(train, Enumerable.Range(0, train.Count).ToArray(), normalClass, $"CIFAR-10 '{folder}'", DatasetFormat.Cifar10);
         }
 
         var test = CifarReader.Read(new[] { testFile });
@@ -185,11 +235,17 @@ public static class Datasets
         return new AnomalyDataset(
             train.Subset(trainIdx, normalClass),
             test.Subset(Enumerable.Range(0, test.Count).ToArray(), normalClass),
-            $"CIFAR-10 '{folder}' (official split), class {normalClass} normal: {trainIdx.Length} training images, {test.Count} test images");
+            $"CIFAR-10 '{folder}' (official split), class {normalClass} normal: {trainIdx.Length} training images, {test.Count} test images")
+        {
+            Format = DatasetFormat.Cifar10,
+            Channels = 3,
+            HorizontalFlipsAreNormal = true,
+            VerticalFlipsAreNormal = false,
+        };
     }
 
     /// <summary>Holds back every fifth image of <paramref name="train"/> and validates on it with synthetic defects.</summary>
-    internal static AnomalyDataset SyntheticValidation(IReadOnlyList<string> train, string origin)
+    internal static AnomalyDataset SyntheticValidation(IReadOnlyList<string> train, string origin, DatasetFormat format)
     {
         var fit = train.Where((_, i) => i % 5 != 4).ToList();
         var held = train.Where((_, i) => i % 5 == 4).ToList();
@@ -202,18 +258,32 @@ public static class Datasets
         return new AnomalyDataset(
             new FileImageSource(fit),
             test,
-            $"{origin} (validation split: every fifth training image held back and shown as it is and with a synthetic defect; the test folder is never read): {fit.Count} training images, {held.Count} normal and {held.Count} synthetic-defect validation images");
+            $"{origin} (validation split: every fifth training image held back and shown as it is and with a synthetic defect; the test folder is never read): {fit.Count} training images, {held.Count} normal and {held.Count} synthetic-defect validation images")
+        {
+            Format = format,
+            Channels = StoredChannels(train[0]),
+            HorizontalFlipsAreNormal = true,
+            VerticalFlipsAreNormal = true,
+            IsValidationSplit = true,
+        };
     }
 
     /// <summary>Splits the training images <paramref name="trainPart"/> of <paramref name="images"/> per class: the first 7/8 train, the last 1/8 test.</summary>
-    private static AnomalyDataset ValidationSplit(RawImages images, int[] trainPart, int normalClass, string origin)
+    private static AnomalyDataset ValidationSplit(RawImages images, int[] trainPart, int normalClass, string origin, DatasetFormat format)
     {
         var (fit, held) = OneClass.SplitPerClass(images.Labels, trainPart, 7.0 / 8);
         var normalFit = fit.Where(i => images.Labels[i] == normalClass).ToArray();
         return new AnomalyDataset(
             images.Subset(normalFit, normalClass),
             images.Subset(held, normalClass),
-            $"{origin} (validation split of the training images: first 7/8 of each class for training, the last 1/8 for testing; the test split is never read), class {normalClass} normal: {normalFit.Length} training images, {held.Length} test images");
+            $"{origin} (validation split of the training images: first 7/8 of each class for training, the last 1/8 for testing; the test split is never read), class {normalClass} normal: {normalFit.Length} training images, {held.Length} test images")
+        {
+            Format = format,
+            Channels = images.Channels,
+            HorizontalFlipsAreNormal = format == DatasetFormat.Cifar10,
+            VerticalFlipsAreNormal = false,
+            IsValidationSplit = true,
+        };
     }
 
     /// <summary>Returns the PNG, JPEG and BMP files of a folder, sorted by ordinal name.</summary>
@@ -222,6 +292,9 @@ public static class Datasets
             .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
             .OrderBy(f => f, StringComparer.Ordinal)
             .ToList();
+
+    /// <summary>The channels a model should take for images like <paramref name="path"/>: 1 for a grey file, 3 otherwise.</summary>
+    private static int StoredChannels(string path) => ImageDecoder.Decode(path).IsGrey ? 1 : 3;
 
     private static void RequireFolder(string path, string what)
     {

@@ -55,7 +55,7 @@ public sealed class FileImageSource : ILabeledImageSource
 
     /// <inheritdoc />
     public void Read(int index, int channels, int size, Span<float> destination) =>
-        ImageDecoder.ToModelLayout(ImageDecoder.Decode(paths[index]), channels, size, destination);
+        ImagePreprocessing.ToModelInput(ImageDecoder.DecodeFloat(paths[index]), channels, size, destination);
 
     /// <inheritdoc />
     public BinaryMask? ReadMask(int index)

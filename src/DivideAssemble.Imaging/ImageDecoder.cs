@@ -7,15 +7,36 @@ namespace DivideAssemble.Imaging;
 /// <param name="Height">Height in pixels.</param>
 /// <param name="Rgba">Row-major RGBA bytes (unpremultiplied).</param>
 /// <param name="IsGrey">Whether the file was single-channel.</param>
-public sealed record DecodedImage(int Width, int Height, byte[] Rgba, bool IsGrey);
+public sealed record DecodedImage(int Width, int Height, byte[] Rgba, bool IsGrey)
+{
+    /// <summary>
+    /// Converts the pixels to the shared float layout (<see cref="FloatImage"/>, values v/127.5 − 1):
+    /// one channel for a grey file, RGBA (alpha kept; models without alpha drop it) otherwise.
+    /// </summary>
+    public FloatImage ToFloatImage() => IsGrey
+        ? FloatImage.FromPixels(GreyPlane(), Width, Height, PixelFormat.Gray8)
+        : FloatImage.FromPixels(Rgba, Width, Height, PixelFormat.Rgba32);
 
-/// <summary>Decodes PNG, JPEG and BMP files with SkiaSharp and converts them to model tensors' layout.</summary>
+    private byte[] GreyPlane()
+    {
+        var grey = new byte[Width * Height];
+        for (int p = 0; p < grey.Length; p++)
+        {
+            grey[p] = Rgba[4 * p];
+        }
+
+        return grey;
+    }
+}
+
+/// <summary>
+/// Decodes PNG, JPEG and BMP files with SkiaSharp. Decoding is all SkiaSharp does for the model: the
+/// conversion to the model's channels and size is <see cref="ImagePreprocessing"/>, shared by every backend.
+/// </summary>
 public static class ImageDecoder
 {
     /// <summary>The largest image, in pixels, the decoder accepts (2^28, a 1 GiB RGBA buffer); larger headers are refused before any allocation.</summary>
     public const long MaxPixels = 1L << 28;
-
-    private static readonly SKSamplingOptions Sampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
 
     /// <summary>Decodes an image file.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -33,7 +54,11 @@ public static class ImageDecoder
 
     /// <summary>Decodes an image from a stream.</summary>
     /// <exception cref="InvalidDataException">The stream does not hold a complete image.</exception>
-    public static DecodedImage Decode(Stream stream, string name = "The image stream")
+    public static DecodedImage Decode(Stream stream) => Decode(stream, "The image stream");
+
+    /// <summary>Decodes an image from a stream; <paramref name="name"/> appears in errors.</summary>
+    /// <exception cref="InvalidDataException">The stream does not hold a complete image.</exception>
+    public static DecodedImage Decode(Stream stream, string name)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var buffer = new MemoryStream();
@@ -90,45 +115,10 @@ public static class ImageDecoder
         return new DecodedImage(source.Width, source.Height, pixels, source.ColorType == SKColorType.Gray8);
     }
 
-    /// <summary>
-    /// Converts a decoded image to <paramref name="channels"/>×<paramref name="size"/>×<paramref name="size"/>
-    /// floats in [-1, 1] (channel-major): grey, RGB or RGBA to the requested channel count (luminance
-    /// 0.299/0.587/0.114 for colour to grey; alpha dropped), then a bilinear (mipmapped) resize.
-    /// </summary>
-    public static void ToModelLayout(DecodedImage image, int channels, int size, Span<float> destination)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        if (destination.Length != channels * size * size)
-        {
-            throw new ArgumentException($"The destination holds {destination.Length} floats; {channels}×{size}×{size} are needed.", nameof(destination));
-        }
-
-        byte[] rgba = image.Rgba;
-        if (image.Width != size || image.Height != size)
-        {
-            rgba = Resize(image.Rgba, image.Width, image.Height, size, size);
-        }
-
-        int plane = size * size;
-        for (int p = 0; p < plane; p++)
-        {
-            byte r = rgba[4 * p], g = rgba[(4 * p) + 1], b = rgba[(4 * p) + 2], a = rgba[(4 * p) + 3];
-            if (channels == 1)
-            {
-                float grey = image.IsGrey ? r : (0.299f * r) + (0.587f * g) + (0.114f * b);
-                destination[p] = Scale(grey);
-                continue;
-            }
-
-            destination[p] = Scale(r);
-            destination[plane + p] = Scale(g);
-            destination[(2 * plane) + p] = Scale(b);
-            if (channels == 4)
-            {
-                destination[(3 * plane) + p] = Scale(a);
-            }
-        }
-    }
+    /// <summary>Decodes an image file into the shared float layout.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable image, or is truncated; the message names it.</exception>
+    public static FloatImage DecodeFloat(string path) => Decode(path).ToFloatImage();
 
     /// <summary>Reads a ground-truth mask: any pixel whose red, green or blue value exceeds 127 is a defect.</summary>
     /// <exception cref="InvalidDataException">The mask is not a readable image.</exception>
@@ -151,17 +141,4 @@ public static class ImageDecoder
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"'{path}' is not an image SkiaSharp can read (PNG, JPEG or BMP expected).");
         return (codec.Info.Width, codec.Info.Height);
     }
-
-    /// <summary>Resizes RGBA bytes with bilinear, mipmapped sampling.</summary>
-    internal static byte[] Resize(byte[] rgba, int width, int height, int newWidth, int newHeight)
-    {
-        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bitmap = new SKBitmap(info);
-        System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
-        using var resized = bitmap.Resize(new SKImageInfo(newWidth, newHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul), Sampling)
-            ?? throw new InvalidOperationException("SkiaSharp could not resize the image.");
-        return resized.Bytes;
-    }
-
-    private static float Scale(float v) => (v / 127.5f) - 1f;
 }

@@ -34,38 +34,22 @@ internal sealed class RawImages
 
     public RawSubset Subset(int[] indices, int normalClass) => new(this, indices, normalClass);
 
-    public DecodedImage Decode(int index)
+    /// <summary>Returns image <paramref name="index"/> in the shared float layout (grey: 1 channel, colour: 3).</summary>
+    public FloatImage Image(int index)
     {
         int plane = Width * Height;
         int offset = index * plane * Channels;
-        var rgba = new byte[plane * 4];
-        for (int p = 0; p < plane; p++)
+        var values = new float[Channels * plane];
+        for (int c = 0; c < Channels; c++)
         {
-            byte r, g, b;
-            if (Channels == 1)
+            for (int p = 0; p < plane; p++)
             {
-                r = g = b = Pixels[offset + p];
+                byte v = Channels == 1 || Planar ? Pixels[offset + (c * plane) + p] : Pixels[offset + (3 * p) + c];
+                values[(c * plane) + p] = ImagePreprocessing.FromByte(v);
             }
-            else if (Planar)
-            {
-                r = Pixels[offset + p];
-                g = Pixels[offset + plane + p];
-                b = Pixels[offset + (2 * plane) + p];
-            }
-            else
-            {
-                r = Pixels[offset + (3 * p)];
-                g = Pixels[offset + (3 * p) + 1];
-                b = Pixels[offset + (3 * p) + 2];
-            }
-
-            rgba[4 * p] = r;
-            rgba[(4 * p) + 1] = g;
-            rgba[(4 * p) + 2] = b;
-            rgba[(4 * p) + 3] = 255;
         }
 
-        return new DecodedImage(Width, Height, rgba, Channels == 1);
+        return new FloatImage(Channels, Height, Width, values);
     }
 }
 
@@ -94,7 +78,7 @@ internal sealed class RawSubset : ILabeledImageSource
     public BinaryMask? ReadMask(int index) => null;
 
     public void Read(int index, int channels, int size, Span<float> destination) =>
-        ImageDecoder.ToModelLayout(images.Decode(indices[index]), channels, size, destination);
+        ImagePreprocessing.ToModelInput(images.Image(indices[index]), channels, size, destination);
 }
 
 /// <summary>Reads MNIST-style IDX files (raw or gzip).</summary>

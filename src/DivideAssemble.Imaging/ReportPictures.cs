@@ -1,6 +1,6 @@
 using System.Globalization;
+using DivideAssemble.Evaluation;
 using SkiaSharp;
-using TorchSharp;
 
 namespace DivideAssemble.Imaging;
 
@@ -14,9 +14,9 @@ public static class ReportPictures
     /// informative test images: top-scoring anomalies, the highest-scoring normals and the lowest-scoring
     /// anomalies. Returns the number of files written.
     /// </summary>
-    public static int WriteAll(IAnomalyDetector detector, ILabeledImageSource test, EvaluationReport report, string folder, int panels)
+    public static int WriteAll(IAnomalyScorer scorer, ILabeledImageSource test, EvaluationReport report, string folder, int panels)
     {
-        int count = ReportPictures.WriteCharts(report, folder).Count;
+        int count = WriteCharts(report, folder).Count;
         if (panels <= 0)
         {
             return count;
@@ -30,14 +30,13 @@ public static class ReportPictures
         chosen.AddRange(anomalous.AsEnumerable().Reverse().Take(Math.Max(1, panels - chosen.Count)).Select(r => (r, "lowest anomalous")));
         chosen = chosen.DistinctBy(c => c.Record.Index).Take(panels).ToList();
 
-        int size = detector.ImageSize, channels = detector.Channels;
+        int size = scorer.ImageSize, channels = scorer.Channels;
         var results = new List<(ImageRecord Record, string Why, float[] Input, AnomalyResult Result)>();
         foreach (var (record, why) in chosen)
         {
             var input = new float[channels * size * size];
             test.Read(record.Index, channels, size, input);
-            using var scope = torch.NewDisposeScope();
-            var result = detector.Score(torch.tensor(input, new long[] { 1, channels, size, size }))[0];
+            var result = scorer.Score(new FloatImage(channels, size, size, input));
             results.Add((record, why, input, result));
         }
 
@@ -168,7 +167,7 @@ public static class ReportPictures
 
         using var snapshot = surface.Snapshot();
         using var png = snapshot.Encode(SKEncodedImageFormat.Png, 100);
-        ModelFile.WriteAtomically(path, stream => stream.Write(png.AsSpan()));
+        AtomicFile.WriteAllBytes(path, png.AsSpan());
     }
 
     private static void AddHistogram(ScottPlot.Plot plot, IEnumerable<double> values, double min, double width, int bins, ScottPlot.Color color, string label)
@@ -194,7 +193,7 @@ public static class ReportPictures
     private static void Save(ScottPlot.Plot plot, string path, int width, int height)
     {
         byte[] png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
-        ModelFile.WriteAtomically(path, stream => stream.Write(png));
+        AtomicFile.WriteAllBytes(path, png);
     }
 
     private static SKImage ToImage(float[] chw, int channels, int size, (float[] Map, double Scale)? heat)

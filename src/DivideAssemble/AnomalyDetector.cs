@@ -1,3 +1,7 @@
+using DivideAssemble.Data;
+using DivideAssemble.Persistence;
+using DivideAssemble.Torch;
+using DivideAssemble.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -8,48 +12,57 @@ namespace DivideAssemble;
 /// <summary>
 /// The DAAD/DAAD+ anomaly detector: a <see cref="DaadGenerator"/>, for DAAD+ a
 /// <see cref="DcganDiscriminator"/>, and an <see cref="AnomalyScorer"/>, trained with the paper's
-/// recipe. Build one with <see cref="DaadBuilder"/>, or load a saved one with <see cref="Load(string, string?, ILogger?)"/>.
+/// recipe. Build one with <see cref="DaadBuilder"/>, or load a saved one with <see cref="Load(string)"/>.
 /// </summary>
+/// <remarks>
+/// <para>Thread safety: scoring may run on many threads at once; training, calibration and changes of
+/// scoring options take the detector exclusively (scoring calls wait for them).</para>
+/// <para>No process-wide state changes: building, loading, training and scoring leave libtorch's global
+/// random generator and thread count as the caller had them (weights are drawn from a generator seeded
+/// with <see cref="DaadOptions.Seed"/> whose previous state is then restored). Set libtorch's thread count
+/// in the application (<c>torch.set_num_threads</c>) if its default does not suit.</para>
+/// </remarks>
 public sealed class AnomalyDetector : IAnomalyDetector
 {
     private readonly DaadOptions options;
     private readonly DaadGenerator generator;
     private readonly DcganDiscriminator? discriminator;
-    private AnomalyScorer scorer;
     private readonly Device device;
     private readonly ILogger logger;
-    private readonly object gate = new();
+    private readonly ReaderWriterLockSlim gate = new(LockRecursionPolicy.NoRecursion);
+    private AnomalyScorer scorer;
+    private bool trained;
     private bool disposed;
 
     /// <summary>Builds an untrained detector from validated options.</summary>
     /// <param name="options">The options (copied).</param>
     /// <param name="logger">An optional logger.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; every problem is listed.</exception>
+    /// <exception cref="InvalidOperationException">A CUDA device was requested but CUDA is not available.</exception>
     public AnomalyDetector(DaadOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         DaadOptionsValidator.ThrowIfInvalid(options);
         this.options = options.Clone();
         this.logger = logger ?? NullLogger.Instance;
-        if (this.options.Threads > 0)
-        {
-            set_num_threads(this.options.Threads);
-        }
-
         device = new Device(this.options.Device);
         if (device.type == DeviceType.CUDA && !cuda.is_available())
         {
             throw new InvalidOperationException($"Device '{this.options.Device}' was requested but CUDA is not available: reference a CUDA backend package (for example TorchSharp-cuda-windows) and check the driver.");
         }
 
-        manual_seed(this.options.Seed);
-        generator = new DaadGenerator(this.options.Network);
-        discriminator = this.options.Network.HasDiscriminator
-            ? new DcganDiscriminator(this.options.Network.Channels, this.options.Network.ImageSize, this.options.Network.DiscriminatorBaseWidth, this.options.Network.DiscriminatorMaxWidth, this.options.Network.FeatureDimension)
-            : null;
+        var net = this.options.Network;
+        (generator, discriminator) = TorchRandom.WithSeed(this.options.Seed, () =>
+        {
+            var g = new DaadGenerator(net);
+            var d = net.HasDiscriminator ? new DcganDiscriminator(net.Channels, net.ImageSize, net.DiscriminatorBaseWidth, net.DiscriminatorMaxWidth, net.FeatureDimension) : null;
+            return (g, d);
+        });
         generator.to(device);
         discriminator?.to(device);
-        scorer = new AnomalyScorer(generator, discriminator, this.options.Scoring, this.options.Training.NormalizeFeatures);
+        generator.eval();
+        discriminator?.eval();
+        scorer = new AnomalyScorer(generator, discriminator, this.options);
         this.logger.LogDebug("Built {Summary}", generator.Summary());
     }
 
@@ -60,7 +73,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
     public ScoreCalibration? Calibration => scorer.Calibration;
 
     /// <inheritdoc />
-    public bool IsTrained => scorer.Calibration is not null;
+    public bool IsTrained => trained;
 
     /// <inheritdoc />
     public int ImageSize => options.Network.ImageSize;
@@ -68,53 +81,47 @@ public sealed class AnomalyDetector : IAnomalyDetector
     /// <inheritdoc />
     public int Channels => options.Network.Channels;
 
-    /// <summary>Gets the generator.</summary>
-    public DaadGenerator Generator => generator;
+    /// <summary>Gets the geometry of every scale: feature-map sizes, effective division ratios, capping.</summary>
+    public IReadOnlyList<ScalePlan> Scales => generator.Scales;
 
-    /// <summary>Gets the discriminator (DAAD+ only).</summary>
-    public DcganDiscriminator? Discriminator => discriminator;
+    /// <summary>Gets the number of learnable parameters of the generator (memories included).</summary>
+    public long GeneratorParameterCount => generator.parameters().Sum(p => p.numel());
 
-    /// <summary>Gets the scorer.</summary>
-    public AnomalyScorer Scorer => scorer;
+    /// <summary>Gets the number of learnable parameters of the discriminator (0 without one).</summary>
+    public long DiscriminatorParameterCount => discriminator?.parameters().Sum(p => p.numel()) ?? 0;
 
-    /// <summary>Gets the device the model lives on.</summary>
-    public Device Device => device;
+    /// <summary>Gets the generator, for the library's tests and benchmarks only (users read <see cref="Scales"/> and the parameter counts).</summary>
+    internal DaadGenerator Generator => generator;
 
-    /// <summary>Returns a summary of the model: variant, geometry, memories, calibration.</summary>
-    public string Summary()
-    {
-        var text = generator.Summary();
-        if (discriminator is not null)
-        {
-            text += Environment.NewLine + $"  discriminator: {discriminator.parameters().Sum(p => p.numel()):N0} parameters, f_D of {options.Network.FeatureDimension}";
-        }
+    /// <summary>Gets the discriminator, for the library's tests and benchmarks only.</summary>
+    internal DcganDiscriminator? Discriminator => discriminator;
 
-        if (Calibration is { } c)
-        {
-            text += Environment.NewLine + $"  calibration: {c.ImageCount} normal images ({(c.FromHeldOutImages ? "held out" : "training images")}), threshold {c.Threshold:G5}, pixel threshold {c.PixelThreshold:G5}";
-        }
-
-        return text;
-    }
+    /// <summary>Returns a summary of the model: variant, geometry, memories, parameter counts, calibration (<see cref="ModelSummary"/>).</summary>
+    public string Summary() => ModelSummary.Describe(options, GeneratorParameterCount, DiscriminatorParameterCount, Calibration);
 
     /// <inheritdoc />
-    public TrainingSummary Fit(IImageSource normalImages, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        FitCore(normalImages, null, progress, cancellationToken);
-
-    /// <summary>Trains like <see cref="Fit(IImageSource, IProgress{TrainingProgress}?, CancellationToken)"/>, writing a checkpoint every <see cref="TrainingOptions.CheckpointEvery"/> epochs to <paramref name="checkpointPath"/>.</summary>
-    public TrainingSummary Fit(IImageSource normalImages, string checkpointPath, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    public TrainingSummary Fit(IImageSource normalImages, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
-        return FitCore(normalImages, checkpointPath, progress, cancellationToken);
+        ArgumentNullException.ThrowIfNull(normalImages);
+        return Train(normalImages, new CheckpointState(), null, progress, optimizers: null, cancellationToken);
     }
-
-    /// <inheritdoc />
-    public Task<TrainingSummary> FitAsync(IImageSource normalImages, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        Task.Run(() => Fit(normalImages, progress, cancellationToken), CancellationToken.None);
 
     /// <summary>
-    /// Loads a checkpoint written by <see cref="Fit(IImageSource, string, IProgress{TrainingProgress}?, CancellationToken)"/>
-    /// and continues training where it stopped (same options, same data), writing further checkpoints to the same path.
+    /// Trains like <see cref="Fit"/>, writing a checkpoint every <see cref="TrainingOptions.CheckpointEvery"/>
+    /// epochs to <paramref name="checkpointPath"/> (atomically); <see cref="Resume"/> continues from it.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="checkpointPath"/> is empty.</exception>
+    public TrainingSummary FitWithCheckpoints(IImageSource normalImages, string checkpointPath, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(normalImages);
+        ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
+        return Train(normalImages, new CheckpointState(), checkpointPath, progress, optimizers: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Loads a checkpoint written by <see cref="FitWithCheckpoints"/> and continues training where it
+    /// stopped (same options, same data), writing further checkpoints to the same path. The resumed run
+    /// repeats the uninterrupted one exactly, keep-best weights included.
     /// </summary>
     /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated, fails its checksum or has another format version.</exception>
@@ -122,88 +129,48 @@ public sealed class AnomalyDetector : IAnomalyDetector
         string checkpointPath, IImageSource normalImages, IProgress<TrainingProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
+        ArgumentNullException.ThrowIfNull(normalImages);
         if (!File.Exists(checkpointPath))
         {
             throw new FileNotFoundException($"Checkpoint file '{checkpointPath}' does not exist.", checkpointPath);
         }
 
+        string name = $"'{checkpointPath}'";
         using var file = File.OpenRead(checkpointPath);
-        using var stream = ModelFile.Verify(file, $"'{checkpointPath}'");
+        using var stream = ModelFile.Verify(file, name);
         using var reader = new BinaryReader(stream);
-        var header = ModelFile.ReadHeader(reader, $"'{checkpointPath}'");
+        var header = ModelFile.ReadHeader(reader, name);
         if (header.Checkpoint is null)
         {
-            throw new InvalidDataException($"'{checkpointPath}' is a model, not a training checkpoint.");
+            throw new InvalidDataException($"{name} is a model, not a training checkpoint.");
         }
 
         var detector = new AnomalyDetector(header.Options, logger);
         try
         {
-            var trainer = detector.CreateTrainer();
-            var optG = trainer.CreateGeneratorOptimizer();
-            var optD = trainer.CreateDiscriminatorOptimizer();
-            ModelFile.ReadBody(reader, $"'{checkpointPath}'", detector.generator, detector.discriminator, optG, optD);
-            var summary = detector.Train(trainer, normalImages, optG, optD, header.Checkpoint, checkpointPath, progress, cancellationToken);
+            var optG = detector.CreateGeneratorOptimizer();
+            var optD = detector.CreateDiscriminatorOptimizer();
+            var best = ModelFile.ReadBody(reader, name, header, detector.generator, detector.discriminator, optG, optD);
+            header.Checkpoint.ReplaceBestWeights(best);
+            var summary = detector.Train(normalImages, header.Checkpoint, checkpointPath, progress, (optG, optD), cancellationToken);
             return (detector, summary);
         }
         catch
         {
+            header.Checkpoint.ReplaceBestWeights(null);
             detector.Dispose();
             throw;
         }
     }
 
-    /// <summary>
-    /// Re-measures the score normalisation and thresholds on normal images the model was not
-    /// trained on, optionally with new scoring options (pooling, smoothing, target false-positive rates).
-    /// </summary>
-    /// <param name="normalImages">Normal images, ideally held back from training.</param>
-    /// <param name="scoring">New scoring options, or <see langword="null"/> to keep the current ones.</param>
-    /// <returns>The new calibration.</returns>
-    /// <exception cref="ArgumentException">The source is empty.</exception>
-    public ScoreCalibration Calibrate(IImageSource normalImages, ScoringOptions? scoring = null)
-    {
-        ArgumentNullException.ThrowIfNull(normalImages);
-        ObjectDisposedException.ThrowIf(disposed, this);
-        if (normalImages.Count == 0)
-        {
-            throw new ArgumentException("Calibration needs at least one normal image.", nameof(normalImages));
-        }
-
-        if (scoring is not null)
-        {
-            var candidate = options.Clone();
-            candidate.Scoring = scoring.Clone();
-            DaadOptionsValidator.ThrowIfInvalid(candidate);
-        }
-
-        lock (gate)
-        {
-            var next = new AnomalyScorer(generator, discriminator, scoring ?? options.Scoring, options.Training.NormalizeFeatures);
-            var reader = new BatchReader(normalImages, Channels, ImageSize);
-            var calibration = next.Calibrate(reader.Tensors(Enumerable.Range(0, normalImages.Count).ToArray(), options.Training.BatchSize, CPU), heldOut: true);
-            scorer = next;
-            if (scoring is not null)
-            {
-                options.Scoring = scoring.Clone();
-            }
-
-            return calibration;
-        }
-    }
-
-    /// <summary>Returns the indices of the normal images that training held back (for validation and calibration) from a source of <paramref name="count"/> images.</summary>
-    public IReadOnlyList<int> HeldOutIndices(int count) => DaadTrainer.Split(count, options.Training.ValidationFraction, options.Seed).Validation;
+    /// <inheritdoc />
+    public IReadOnlyList<AnomalyResult> Score(Tensor images) => Read(() => scorer.Score(images));
 
     /// <inheritdoc />
-    public IReadOnlyList<AnomalyResult> Score(Tensor images)
-    {
-        ObjectDisposedException.ThrowIf(disposed, this);
-        lock (gate)
-        {
-            return scorer.Score(images);
-        }
-    }
+    public AnomalyResult Score(FloatImage image) => Read(() => scorer.Score(image));
+
+    /// <inheritdoc />
+    public IReadOnlyList<AnomalyResult> Score(IReadOnlyList<FloatImage> images) => Read(() => scorer.Score(images));
 
     /// <inheritdoc />
     public IReadOnlyList<AnomalyResult> Score(IImageSource images, CancellationToken cancellationToken = default)
@@ -212,42 +179,118 @@ public sealed class AnomalyDetector : IAnomalyDetector
         ObjectDisposedException.ThrowIf(disposed, this);
         var reader = new BatchReader(images, Channels, ImageSize);
         var results = new List<AnomalyResult>(images.Count);
-        foreach (var (_, data) in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), options.Training.BatchSize, cancellationToken))
+        foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), options.Training.BatchSize, cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            results.AddRange(Score(reader.ToTensor(data, CPU)));
+            var x = reader.ToTensor(batch.Data, CPU);
+            results.AddRange(Read(() => scorer.Score(x)));
         }
 
         return results;
     }
 
     /// <inheritdoc />
+    public ScoreCalibration Calibrate(IImageSource normalImages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(normalImages);
+        return Write(() => scorer.Calibrate(normalImages, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public void UseCalibration(ScoreCalibration calibration)
+    {
+        ArgumentNullException.ThrowIfNull(calibration);
+        Write(() =>
+        {
+            scorer.UseCalibration(calibration);
+            return 0;
+        });
+    }
+
+    /// <summary>
+    /// Changes the scoring options (pooling, smoothing, residual filter, target rates) and recalibrates
+    /// on <paramref name="normalImages"/> (ideally ones training held back, see <see cref="HeldOutIndices"/>):
+    /// new scoring options change R(x), so the old calibration no longer applies.
+    /// </summary>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The scoring options are invalid.</exception>
+    /// <exception cref="ArgumentException">The source is empty.</exception>
+    public ScoreCalibration ChangeScoring(ScoringOptions scoring, IImageSource normalImages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(scoring);
+        ArgumentNullException.ThrowIfNull(normalImages);
+        var candidate = options.Clone();
+        candidate.Scoring = scoring.Clone();
+        DaadOptionsValidator.ThrowIfInvalid(candidate);
+        return Write(() =>
+        {
+            var next = new AnomalyScorer(generator, discriminator, candidate);
+            var calibration = next.Calibrate(normalImages, cancellationToken);
+            scorer = next;
+            options.Scoring = candidate.Scoring;
+            return calibration;
+        });
+    }
+
+    /// <summary>Returns the mean addressing entropy over log N of every memory scale on (up to a batch of) <paramref name="images"/>: 1 means reads are the bank's average, values near 0 mean each block reads a few items.</summary>
+    public IReadOnlyDictionary<int, double> AddressingEntropy(IImageSource images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var reader = new BatchReader(images, Channels, ImageSize);
+        var batch = Enumerable.Range(0, Math.Min(images.Count, options.Training.BatchSize)).ToArray();
+        var result = new Dictionary<int, double>();
+        if (batch.Length == 0)
+        {
+            return result;
+        }
+
+        return Read(() =>
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var x = reader.ToTensor(reader.ReadFloats(batch), device);
+            foreach (var (scale, weights) in generator.Address(x))
+            {
+                result[scale] = BlockMemory.AddressingEntropy(weights) / Math.Log(options.Network.MemoryItems);
+            }
+
+            return result;
+        });
+    }
+
+    /// <summary>Returns the indices of the normal images that training holds back (for validation and calibration) from a source of <paramref name="count"/> images.</summary>
+    public IReadOnlyList<int> HeldOutIndices(int count) => DaadTrainer.Split(count, options.Training.ValidationFraction, options.Seed).Validation;
+
+    /// <inheritdoc />
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ObjectDisposedException.ThrowIf(disposed, this);
-        ModelFile.WriteAtomically(path, Save);
+        AtomicFile.Write(path, Save);
     }
 
     /// <inheritdoc />
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        ObjectDisposedException.ThrowIf(disposed, this);
-        lock (gate)
+        Read(() =>
         {
-            ModelFile.Write(stream, new ModelHeader { Options = options.Clone(), Calibration = Calibration }, generator, discriminator);
-        }
+            ModelFile.Write(stream, new ModelHeader { Options = options.Clone(), Calibration = Calibration, Trained = trained }, generator, discriminator);
+            return 0;
+        });
     }
+
+    /// <summary>Loads a model file onto the device it was saved for.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a model, is truncated, fails its checksum, holds invalid options, or has a format version this library does not read; the message names the file.</exception>
+    public static AnomalyDetector Load(string path) => Load(path, null, null);
 
     /// <summary>Loads a model file.</summary>
     /// <param name="path">The file.</param>
     /// <param name="device">The device to load onto (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>); <see langword="null"/> keeps the saved one.</param>
-    /// <param name="logger">An optional logger.</param>
+    /// <param name="logger">A logger, or <see langword="null"/>.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a model, is truncated, fails its checksum, holds invalid options, or has a format version this library does not read; the message names the file.</exception>
-    public static AnomalyDetector Load(string path, string? device = null, ILogger? logger = null)
+    public static AnomalyDetector Load(string path, string? device, ILogger? logger)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path))
@@ -259,9 +302,13 @@ public sealed class AnomalyDetector : IAnomalyDetector
         return Load(stream, device, logger, $"'{path}'");
     }
 
-    /// <summary>Loads a model from a stream.</summary>
+    /// <summary>Loads a model from a stream, on the device it was saved for.</summary>
     /// <exception cref="InvalidDataException">The stream does not hold a complete model of a readable format version.</exception>
-    public static AnomalyDetector Load(Stream stream, string? device = null, ILogger? logger = null) => Load(stream, device, logger, "The model stream");
+    public static AnomalyDetector Load(Stream stream) => Load(stream, null, null, "The model stream");
+
+    /// <summary>Loads a model from a stream onto <paramref name="device"/> (<see langword="null"/> keeps the saved one).</summary>
+    /// <exception cref="InvalidDataException">The stream does not hold a complete model of a readable format version.</exception>
+    public static AnomalyDetector Load(Stream stream, string? device, ILogger? logger) => Load(stream, device, logger, "The model stream");
 
     /// <inheritdoc />
     public void Dispose()
@@ -271,12 +318,20 @@ public sealed class AnomalyDetector : IAnomalyDetector
             return;
         }
 
-        disposed = true;
-        generator.Dispose();
-        discriminator?.Dispose();
-    }
+        gate.EnterWriteLock();
+        try
+        {
+            disposed = true;
+            generator.Dispose();
+            discriminator?.Dispose();
+        }
+        finally
+        {
+            gate.ExitWriteLock();
+        }
 
-    internal DaadTrainer CreateTrainer() => new(options, generator, discriminator, scorer, device, logger);
+        gate.Dispose();
+    }
 
     private static AnomalyDetector Load(Stream stream, string? device, ILogger? logger, string name)
     {
@@ -300,8 +355,13 @@ public sealed class AnomalyDetector : IAnomalyDetector
         try
         {
             // Weights load on the CPU first, then move: a file saved on CUDA loads on a CPU-only machine.
-            ModelFile.ReadBody(reader, name, detector.generator, detector.discriminator);
-            detector.scorer.SetCalibration(header.Calibration);
+            ModelFile.ReadBody(reader, name, header, detector.generator, detector.discriminator);
+            if (header.Calibration is { } calibration)
+            {
+                detector.scorer.UseCalibration(calibration);
+            }
+
+            detector.trained = header.Trained ?? header.Calibration is not null;
             return detector;
         }
         catch
@@ -311,37 +371,95 @@ public sealed class AnomalyDetector : IAnomalyDetector
         }
     }
 
-    private TrainingSummary FitCore(IImageSource normalImages, string? checkpointPath, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(normalImages);
-        ObjectDisposedException.ThrowIf(disposed, this);
-        var trainer = CreateTrainer();
-        var optG = trainer.CreateGeneratorOptimizer();
-        var optD = trainer.CreateDiscriminatorOptimizer();
-        return Train(trainer, normalImages, optG, optD, new CheckpointState(), checkpointPath, progress, cancellationToken);
-    }
+    private AdamOptimizer CreateGeneratorOptimizer() => new(
+        generator.parameters(), options.Training.LearningRate, options.Training.Beta1, options.Training.Beta2, options.Training.WeightDecay);
 
-    private TrainingSummary Train(DaadTrainer trainer, IImageSource images, AdamOptimizer optG, AdamOptimizer? optD, CheckpointState state, string? checkpointPath, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    private AdamOptimizer? CreateDiscriminatorOptimizer() => discriminator is null ? null : new(
+        discriminator.parameters(), options.Training.DiscriminatorLearningRate, options.Training.Beta1, options.Training.Beta2, options.Training.WeightDecay);
+
+    private TrainingSummary Train(IImageSource images, CheckpointState state, string? checkpointPath, IProgress<TrainingProgress>? progress, (AdamOptimizer G, AdamOptimizer? D)? optimizers, CancellationToken cancellationToken)
     {
-        lock (gate)
+        if (images.Count == 0)
         {
+            throw new ArgumentException("The image source holds no images to train on.", nameof(images));
+        }
+
+        return Write(() =>
+        {
+            var optG = optimizers?.G ?? CreateGeneratorOptimizer();
+            var optD = optimizers is { } o ? o.D : CreateDiscriminatorOptimizer();
             try
             {
-                return trainer.Run(
-                    images,
-                    optG,
-                    optD,
-                    state,
-                    checkpointPath,
-                    s => new ModelHeader { Options = options.Clone(), Calibration = Calibration, Checkpoint = s },
-                    progress,
-                    cancellationToken);
+                var (train, validation) = DaadTrainer.Split(images.Count, options.Training.ValidationFraction, options.Seed);
+                var run = new TrainingRun
+                {
+                    Options = options,
+                    Generator = generator,
+                    Discriminator = discriminator,
+                    GeneratorOptimizer = optG,
+                    DiscriminatorOptimizer = optD,
+                    Device = device,
+                    Reader = new BatchReader(images, Channels, ImageSize),
+                    TrainIndices = train,
+                    ValidationIndices = validation,
+                    State = state,
+                    Logger = logger,
+                    StartEpoch = state.EpochsCompleted,
+                };
+                var callbacks = new List<ITrainingCallback> { new ValidationLossCallback(), new BestEpochCallback(), new EarlyStoppingCallback() };
+                if (checkpointPath is not null)
+                {
+                    callbacks.Add(new CheckpointCallback(checkpointPath, s => new ModelHeader { Options = options.Clone(), Calibration = Calibration, Checkpoint = s, Trained = true }));
+                }
+
+                callbacks.Add(new ProgressCallback(progress));
+                callbacks.Add(new CalibrationCallback(scorer));
+                var trainer = new DaadTrainer(run, callbacks);
+                try
+                {
+                    return trainer.Run(cancellationToken);
+                }
+                finally
+                {
+                    trained |= run.StepsDone > 0 || state.EpochsCompleted > 0;
+                }
             }
             finally
             {
+                state.ReplaceBestWeights(null);
                 optG.Dispose();
                 optD?.Dispose();
             }
+        });
+    }
+
+    private T Read<T>(Func<T> action)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        gate.EnterReadLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return action();
+        }
+        finally
+        {
+            gate.ExitReadLock();
+        }
+    }
+
+    private T Write<T>(Func<T> action)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        gate.EnterWriteLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return action();
+        }
+        finally
+        {
+            gate.ExitWriteLock();
         }
     }
 }

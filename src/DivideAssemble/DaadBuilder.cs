@@ -3,8 +3,10 @@ using Microsoft.Extensions.Logging;
 namespace DivideAssemble;
 
 /// <summary>
-/// Fluent builder of an <see cref="AnomalyDetector"/>. Every <c>WithX</c> guards its arguments;
-/// <see cref="Build"/> validates the whole configuration and reports every problem at once.
+/// Fluent builder of an <see cref="AnomalyDetector"/>. Each <c>WithX</c> only records its values;
+/// <see cref="Build"/> validates the whole configuration with <see cref="DaadOptionsValidator"/> (the
+/// validator that also checks options bound through dependency injection and read from model files)
+/// and reports every problem at once.
 /// </summary>
 /// <example>
 /// <code>
@@ -37,41 +39,27 @@ public sealed class DaadBuilder
     /// <summary>Sets the model variant.</summary>
     public DaadBuilder WithVariant(ModelVariant variant)
     {
-        if (!Enum.IsDefined(variant))
-        {
-            throw new ArgumentOutOfRangeException(nameof(variant), variant, "Unknown variant.");
-        }
-
         options.Network.Variant = variant;
         return this;
     }
 
     /// <summary>Sets the image side S (images are resized to S×S).</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 8.</exception>
     public DaadBuilder WithImageSize(int size)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(size, 8);
         options.Network.ImageSize = size;
         return this;
     }
 
-    /// <summary>Sets the number of image channels (1 grey, 3 RGB).</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channels"/> is outside 1..4.</exception>
+    /// <summary>Sets the number of image channels (1 grey, 3 RGB, 4 RGBA).</summary>
     public DaadBuilder WithChannels(int channels)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(channels, 4);
         options.Network.Channels = channels;
         return this;
     }
 
     /// <summary>Sets the depth and widths of the encoder/decoder.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An argument is below 1.</exception>
     public DaadBuilder WithArchitecture(int depth, int baseWidth, int maxWidth = 512)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(baseWidth, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxWidth, 1);
         options.Network.Depth = depth;
         options.Network.BaseWidth = baseWidth;
         options.Network.MaxWidth = maxWidth;
@@ -79,12 +67,8 @@ public sealed class DaadBuilder
     }
 
     /// <summary>Sets the block division ratios r_h, r_w, r_c (the same at every scale).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A ratio is below 1.</exception>
     public DaadBuilder WithBlockDivision(int heightRatio, int widthRatio, int channelRatio = 1)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(heightRatio, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(widthRatio, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(channelRatio, 1);
         options.Network.HeightRatio = heightRatio;
         options.Network.WidthRatio = widthRatio;
         options.Network.ChannelRatio = channelRatio;
@@ -103,20 +87,8 @@ public sealed class DaadBuilder
     /// <param name="items">Items per scale's bank (N).</param>
     /// <param name="temperature">Softmax temperature of the addressing; <see langword="null"/> keeps the current value (library default 0.1).</param>
     /// <param name="shrinkThreshold">MemAE hard-shrinkage threshold (0 turns it off); <see langword="null"/> keeps the current value.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
     public DaadBuilder WithMemory(int items, double? temperature = null, double? shrinkThreshold = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(items, 1);
-        if (temperature is { } t && !(t > 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be positive.");
-        }
-
-        if (shrinkThreshold is { } k && !(k >= 0 && k < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(shrinkThreshold), shrinkThreshold, "The shrink threshold must lie in [0, 1).");
-        }
-
         options.Network.MemoryItems = items;
         options.Network.MemoryTemperature = temperature ?? options.Network.MemoryTemperature;
         options.Network.ShrinkThreshold = shrinkThreshold ?? options.Network.ShrinkThreshold;
@@ -131,11 +103,8 @@ public sealed class DaadBuilder
     }
 
     /// <summary>Sets epochs and batch size.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An argument is below 1.</exception>
     public DaadBuilder WithTraining(int epochs, int batchSize = 8)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         options.Training.Epochs = epochs;
         options.Training.BatchSize = batchSize;
         return this;
@@ -149,7 +118,7 @@ public sealed class DaadBuilder
         return this;
     }
 
-    /// <summary>Sets the random seed.</summary>
+    /// <summary>Sets the random seed of the weights, shuffling and augmentation.</summary>
     public DaadBuilder WithSeed(int seed)
     {
         options.Seed = seed;
@@ -157,20 +126,9 @@ public sealed class DaadBuilder
     }
 
     /// <summary>Sets the device: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
-    /// <exception cref="ArgumentException"><paramref name="device"/> is empty.</exception>
     public DaadBuilder OnDevice(string device)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(device);
         options.Device = device;
-        return this;
-    }
-
-    /// <summary>Sets libtorch's intra-op thread count (0 leaves libtorch's choice).</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is negative.</exception>
-    public DaadBuilder WithThreads(int threads)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(threads);
-        options.Threads = threads;
         return this;
     }
 
@@ -195,6 +153,7 @@ public sealed class DaadBuilder
 
     /// <summary>Validates the configuration and builds the (untrained) detector.</summary>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The configuration is invalid; every problem is listed, each naming its property.</exception>
+    /// <exception cref="InvalidOperationException">A CUDA device was requested but CUDA is not available.</exception>
     public AnomalyDetector Build()
     {
         DaadOptionsValidator.ThrowIfInvalid(options);

@@ -2,23 +2,14 @@ using static TorchSharp.torch;
 
 namespace DivideAssemble;
 
-/// <summary>An anomaly detector: train on normal images, then score images; save and load.</summary>
-public interface IAnomalyDetector : IDisposable
+/// <summary>
+/// A trainable anomaly detector (the TorchSharp backend): everything an <see cref="IAnomalyScorer"/>
+/// offers, plus training, tensor scoring and saving.
+/// </summary>
+public interface IAnomalyDetector : IAnomalyScorer, IDisposable
 {
-    /// <summary>Gets a copy of the options the detector was built with.</summary>
-    DaadOptions Options { get; }
-
-    /// <summary>Gets the calibration measured after training (or loaded), or <see langword="null"/> before training.</summary>
-    ScoreCalibration? Calibration { get; }
-
-    /// <summary>Gets a value indicating whether the detector has been trained (or loaded) and calibrated.</summary>
+    /// <summary>Gets a value indicating whether the weights have been trained (by <see cref="Fit"/> or in the loaded file).</summary>
     bool IsTrained { get; }
-
-    /// <summary>Gets the image size S the model works at.</summary>
-    int ImageSize { get; }
-
-    /// <summary>Gets the number of image channels the model works with.</summary>
-    int Channels { get; }
 
     /// <summary>Trains on normal images, then calibrates the score on held-back normal images.</summary>
     /// <param name="normalImages">Normal images.</param>
@@ -28,14 +19,9 @@ public interface IAnomalyDetector : IDisposable
     /// <exception cref="TrainingDivergedException">A loss or gradient became non-finite.</exception>
     TrainingSummary Fit(IImageSource normalImages, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Trains on a background thread; see <see cref="Fit(IImageSource, IProgress{TrainingProgress}?, CancellationToken)"/>.</summary>
-    Task<TrainingSummary> FitAsync(IImageSource normalImages, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default);
-
     /// <summary>Scores images <c>[B, C, S, S]</c> (or one <c>[C, S, S]</c>) with values in [-1, 1].</summary>
+    /// <exception cref="ArgumentException">The shape does not match the model (the message names the dimension), or an image holds NaN or infinity.</exception>
     IReadOnlyList<AnomalyResult> Score(Tensor images);
-
-    /// <summary>Scores every image of a source, in batches.</summary>
-    IReadOnlyList<AnomalyResult> Score(IImageSource images, CancellationToken cancellationToken = default);
 
     /// <summary>Saves the model to a file atomically (temporary file, then rename).</summary>
     void Save(string path);

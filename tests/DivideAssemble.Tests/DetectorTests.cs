@@ -56,7 +56,7 @@ public sealed class DetectorTests : TempFolderTest
         var copy = bytes.ToArray();
         BitConverter.GetBytes(99).CopyTo(copy, 8);
         File.WriteAllBytes(future, copy);
-        FluentActions.Invoking(() => AnomalyDetector.Load(future)).Should().Throw<InvalidDataException>().WithMessage("*future.daad* format version 99*reads versions 1 to 2*");
+        FluentActions.Invoking(() => AnomalyDetector.Load(future)).Should().Throw<InvalidDataException>().WithMessage("*future.daad* format version 99*reads versions 1 to 3*");
 
         FluentActions.Invoking(() => AnomalyDetector.Load(Path.Combine(dir, "missing.daad"))).Should().Throw<FileNotFoundException>().WithMessage("*missing.daad*");
     }
@@ -96,7 +96,7 @@ public sealed class DetectorTests : TempFolderTest
     public void Resuming_a_checkpoint_continues_the_loss_curve_of_an_uninterrupted_run()
     {
         using var scope = NewDisposeScope();
-        using var source = new TensorImageSource(Synthetic.Textures(40, 32, 1, false));
+        var source = new TensorImageSource(Synthetic.Textures(40, 32, 1, false));
         using var full = Builder(ModelVariant.DaadPlus, epochs: 4).Build();
         var uninterrupted = full.Fit(source).History;
 
@@ -111,7 +111,7 @@ public sealed class DetectorTests : TempFolderTest
                     cts.Cancel();
                 }
             });
-            FluentActions.Invoking(() => first.Fit(source, checkpoint, progress, cts.Token)).Should().Throw<OperationCanceledException>();
+            FluentActions.Invoking(() => first.FitWithCheckpoints(source, checkpoint, progress, cts.Token)).Should().Throw<OperationCanceledException>();
             first.IsTrained.Should().BeTrue("cancelling leaves a calibrated, usable model");
             first.Score(Synthetic.Textures(1, 32, 3, false)).Single().Score.Should().NotBe(double.NaN);
         }
@@ -133,7 +133,7 @@ public sealed class DetectorTests : TempFolderTest
         using var scope = NewDisposeScope();
         var images = Synthetic.Textures(16, 32, 1, false);
         images[3, 0, 5, 5] = tensor(float.NaN);
-        using var source = new TensorImageSource(images);
+        var source = new TensorImageSource(images);
         using var detector = Builder(ModelVariant.Daad, epochs: 1).Configure(o => o.Training.ValidationFraction = 0).Build();
         FluentActions.Invoking(() => detector.Fit(source)).Should().Throw<TrainingDivergedException>()
             .WithMessage("*epoch 1, step *loss is NaN*")
@@ -144,7 +144,7 @@ public sealed class DetectorTests : TempFolderTest
     public void Seeded_cpu_runs_are_reproducible()
     {
         using var scope = NewDisposeScope();
-        using var source = new TensorImageSource(Synthetic.Textures(24, 32, 1, false));
+        var source = new TensorImageSource(Synthetic.Textures(24, 32, 1, false));
         using var a = Builder(ModelVariant.Daad, epochs: 2).Build();
         using var b = Builder(ModelVariant.Daad, epochs: 2).Build();
         a.Fit(source).History.Select(h => h.Loss).Should().Equal(b.Fit(source).History.Select(h => h.Loss));
@@ -154,7 +154,7 @@ public sealed class DetectorTests : TempFolderTest
     public void Progress_reports_every_step_with_losses_and_throughput()
     {
         using var scope = NewDisposeScope();
-        using var source = new TensorImageSource(Synthetic.Textures(20, 32, 1, false));
+        var source = new TensorImageSource(Synthetic.Textures(20, 32, 1, false));
         using var detector = Builder(ModelVariant.DaadPlus, epochs: 2).Build();
         var reports = new List<TrainingProgress>();
         detector.Fit(source, new SynchronousProgress(reports.Add));
@@ -166,7 +166,7 @@ public sealed class DetectorTests : TempFolderTest
     internal static AnomalyDetector Trained(ModelVariant variant, int epochs)
     {
         var detector = Builder(variant, epochs).Build();
-        using var source = new TensorImageSource(Synthetic.Textures(24, 32, 1, false));
+        var source = new TensorImageSource(Synthetic.Textures(24, 32, 1, false));
         detector.Fit(source);
         return detector;
     }

@@ -76,7 +76,7 @@ public sealed class NetworkTests : TorchTest
 
         var items = Tiny(32, 1);
         items.MemoryItems = 0;
-        FluentActions.Invoking(() => new DaadGenerator(items)).Should().Throw<ArgumentException>().WithMessage("*MemoryItems*at least one item*");
+        FluentActions.Invoking(() => new DaadGenerator(items)).Should().Throw<ArgumentException>().WithMessage("*MemoryItems: The field MemoryItems must be between 1 and 100000*");
     }
 
     [Test]

@@ -35,7 +35,6 @@ public sealed class OptionsTests
         ("Scoring.TargetFalsePositiveRate", o => o.Scoring.TargetFalsePositiveRate = 2),
         ("Scoring.Pooling", o => o.Scoring.Pooling = (ImageScorePooling)9),
         ("Device", o => o.Device = "tpu"),
-        ("Threads", o => o.Threads = -2),
     };
 
     [Test]
@@ -73,41 +72,45 @@ public sealed class OptionsTests
     }
 
     [Test]
-    public void Dependency_injection_validates_on_start()
+    public void Builder_methods_only_record_and_Build_reports_every_problem_through_the_validator()
     {
-        var services = new ServiceCollection();
-        services.AddDivideAssemble(o => o.Network.HeightRatio = 3);
-        using var provider = services.BuildServiceProvider();
-        var act = () => provider.GetRequiredService<IOptions<DaadOptions>>().Value;
-        act.Should().Throw<OptionsValidationException>().WithMessage("*Network.HeightRatio*");
-        services.Should().Contain(d => d.ServiceType.Name.Contains("IStartupValidator", StringComparison.Ordinal) || d.ServiceType.Name.Contains("ValidatorOptions", StringComparison.Ordinal));
+        var builder = DaadBuilder.Create().WithImageSize(4).WithBlockDivision(0, 8).WithMemory(0).OnDevice(" ");
+        var options = builder.ToOptions();
+        options.Network.ImageSize.Should().Be(4, "the builder records what it is given");
+        var failures = FluentActions.Invoking(() => builder.Build()).Should().Throw<OptionsValidationException>().Which.Failures.ToList();
+        failures.Should().BeEquivalentTo(DaadOptionsValidator.Collect(options), "the builder adds no checks and no words of its own");
+        failures.Should().Contain(f => f.StartsWith("Network.ImageSize:", StringComparison.Ordinal))
+            .And.Contain(f => f.StartsWith("Network.HeightRatio:", StringComparison.Ordinal))
+            .And.Contain(f => f.StartsWith("Network.MemoryItems:", StringComparison.Ordinal))
+            .And.Contain(f => f.StartsWith("Device:", StringComparison.Ordinal));
     }
 
     [Test]
-    public void Dependency_injection_builds_a_detector_from_valid_options()
+    public void A_module_accepts_exactly_the_memory_settings_the_options_accept()
     {
-        var services = new ServiceCollection();
-        services.AddDivideAssemble(o =>
+        foreach (double t in new[] { NetworkOptions.MinTemperature, 1.0, NetworkOptions.MaxTemperature })
         {
-            o.Network.ImageSize = 32;
-            o.Network.Channels = 1;
-            o.Network.BaseWidth = 8;
-            o.Network.HeightRatio = o.Network.WidthRatio = 2;
-            o.Network.MemoryItems = 10;
-        });
-        using var provider = services.BuildServiceProvider();
-        var detector = provider.GetRequiredService<IAnomalyDetector>();
-        detector.ImageSize.Should().Be(32);
-        detector.IsTrained.Should().BeFalse();
-    }
+            using var m = new BlockMemory(4, 4, temperature: t);
+            Valid(o => o.Network.MemoryTemperature = t).Should().BeTrue($"T = {t}");
+        }
 
-    [Test]
-    public void Builder_guards_its_arguments()
-    {
-        FluentActions.Invoking(() => DaadBuilder.Create().WithImageSize(4)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("size");
-        FluentActions.Invoking(() => DaadBuilder.Create().WithBlockDivision(0, 8)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("heightRatio");
-        FluentActions.Invoking(() => DaadBuilder.Create().WithMemory(0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("items");
-        FluentActions.Invoking(() => DaadBuilder.Create().OnDevice(" ")).Should().Throw<ArgumentException>().WithParameterName("device");
+        foreach (double t in new[] { NetworkOptions.MinTemperature / 2, NetworkOptions.MaxTemperature * 2, 0 })
+        {
+            FluentActions.Invoking(() => new BlockMemory(4, 4, temperature: t)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("temperature");
+            Valid(o => o.Network.MemoryTemperature = t).Should().BeFalse($"T = {t}");
+        }
+
+        FluentActions.Invoking(() => new BlockMemory(4, 4, shrinkThreshold: NetworkOptions.MaxShrinkThreshold + 1e-4)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("shrinkThreshold");
+        Valid(o => o.Network.ShrinkThreshold = NetworkOptions.MaxShrinkThreshold + 1e-4).Should().BeFalse();
+        using var edge = new BlockMemory(4, 4, shrinkThreshold: NetworkOptions.MaxShrinkThreshold);
+        Valid(o => o.Network.ShrinkThreshold = NetworkOptions.MaxShrinkThreshold).Should().BeTrue();
+
+        static bool Valid(Action<DaadOptions> change)
+        {
+            var o = DaadOptions.Default;
+            change(o);
+            return DaadOptionsValidator.Collect(o).Count == 0;
+        }
     }
 
     private static IEnumerable<string> Names() => Cases.Select(c => c.Property);

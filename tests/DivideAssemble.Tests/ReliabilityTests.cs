@@ -31,29 +31,31 @@ public sealed class ReliabilityTests : TempFolderTest
     }
 
     [Test]
-    public void Training_and_devices_refuse_what_they_cannot_use()
+    public void Training_refuses_an_empty_source_and_options_refuse_an_unknown_device()
     {
         using var scope = NewDisposeScope();
         using var detector = DetectorTests.Builder(ModelVariant.Daad, epochs: 1).Build();
-        using var empty = new TensorImageSource(zeros(0, 1, 32, 32));
+        var empty = new TensorImageSource(zeros(0, 1, 32, 32));
         FluentActions.Invoking(() => detector.Fit(empty)).Should().Throw<ArgumentException>().WithMessage("*no images*");
         detector.IsTrained.Should().BeFalse();
-
-        if (!cuda.is_available())
-        {
-            FluentActions.Invoking(() => DetectorTests.Builder(ModelVariant.Daad, 1).Configure(o => o.Device = "cuda").Build())
-                .Should().Throw<InvalidOperationException>().WithMessage("Device 'cuda' was requested but CUDA is not available*");
-            string path = Path.Combine(dir, "m.daad");
-            using (var trained = DetectorTests.Trained(ModelVariant.Daad, 1))
-            {
-                trained.Save(path);
-            }
-
-            FluentActions.Invoking(() => AnomalyDetector.Load(path, device: "cuda:1")).Should().Throw<InvalidOperationException>().WithMessage("*'cuda:1'*CUDA is not available*");
-        }
-
         FluentActions.Invoking(() => DetectorTests.Builder(ModelVariant.Daad, 1).Configure(o => o.Device = "tpu").Build())
             .Should().Throw<Exception>().WithMessage("*Device*tpu*");
+    }
+
+    [Test]
+    public void Asking_for_cuda_without_a_cuda_backend_fails_at_build_and_load_naming_the_device()
+    {
+        Assume.That(cuda.is_available(), Is.False, "this machine has CUDA: the error for a missing CUDA backend cannot be provoked here");
+        using var scope = NewDisposeScope();
+        FluentActions.Invoking(() => DetectorTests.Builder(ModelVariant.Daad, 1).Configure(o => o.Device = "cuda").Build())
+            .Should().Throw<InvalidOperationException>().WithMessage("Device 'cuda' was requested but CUDA is not available*");
+        string path = Path.Combine(dir, "m.daad");
+        using (var trained = DetectorTests.Trained(ModelVariant.Daad, 1))
+        {
+            trained.Save(path);
+        }
+
+        FluentActions.Invoking(() => AnomalyDetector.Load(path, "cuda:1", null)).Should().Throw<InvalidOperationException>().WithMessage("*'cuda:1'*CUDA is not available*");
     }
 
     [Test]
@@ -69,7 +71,7 @@ public sealed class ReliabilityTests : TempFolderTest
         Expect(Write("short.daad", bytes[..(bytes.Length - 100)]), "*short.daad* is truncated*");
         Expect(Write("header-only.daad", bytes[..10]), "*header-only.daad* is truncated*");
         Expect(Write("empty.daad", Array.Empty<byte>()), "*empty.daad* is empty*");
-        Expect(Write("future.daad", Mutate(bytes, b => BitConverter.GetBytes(99).CopyTo(b, 8))), "*future.daad* has model format version 99; this library reads versions 1 to 2*");
+        Expect(Write("future.daad", Mutate(bytes, b => BitConverter.GetBytes(99).CopyTo(b, 8))), "*future.daad* has model format version 99; this library reads versions 1 to 3*");
         Expect(Write("old.daad", Mutate(bytes, b => BitConverter.GetBytes(0).CopyTo(b, 8))), "*old.daad* has model format version 0*");
         Expect(Write("picture.png", Png(SKColorType.Gray8)), "*picture.png* is not a DivideAssemble model file*");
 
@@ -81,14 +83,13 @@ public sealed class ReliabilityTests : TempFolderTest
         // Checkpoints are checked the same way before training resumes.
         string checkpoint = Path.Combine(dir, "run.ckpt");
         using (var d = DetectorTests.Builder(ModelVariant.Daad, epochs: 1).Configure(o => o.Training.CheckpointEvery = 1).Build())
-        using (var source = new TensorImageSource(Synthetic.Textures(16, 32, 1, false)))
         {
-            d.Fit(source, checkpoint);
+            d.FitWithCheckpoints(new TensorImageSource(Synthetic.Textures(16, 32, 1, false)), checkpoint);
         }
 
         var ckpt = File.ReadAllBytes(checkpoint);
         File.WriteAllBytes(checkpoint, Mutate(ckpt, b => b[^100] ^= 1));
-        using var images = new TensorImageSource(Synthetic.Textures(16, 32, 1, false));
+        var images = new TensorImageSource(Synthetic.Textures(16, 32, 1, false));
         FluentActions.Invoking(() => AnomalyDetector.Resume(checkpoint, images)).Should().Throw<InvalidDataException>().WithMessage("*run.ckpt* fails its SHA-256 checksum*");
         FluentActions.Invoking(() => AnomalyDetector.Resume(Path.Combine(dir, "nothing.ckpt"), images)).Should().Throw<FileNotFoundException>().WithMessage("*nothing.ckpt*");
 
@@ -116,7 +117,7 @@ public sealed class ReliabilityTests : TempFolderTest
         // The write dies half-way (disk full, process stopping): the exception surfaces, the old file stays, no temporary file remains.
         using var full = new MemoryStream();
         second.Save(full);
-        FluentActions.Invoking(() => ModelFile.WriteAtomically(path, stream =>
+        FluentActions.Invoking(() => AtomicFile.Write(path, stream =>
         {
             stream.Write(full.GetBuffer().AsSpan(0, (int)full.Length / 2));
             throw new IOException("No space left on device");
@@ -197,27 +198,50 @@ public sealed class ReliabilityTests : TempFolderTest
     }
 
     [Test]
-    public void Eight_threads_scoring_at_once_get_the_sequential_results()
+    public void Eight_threads_score_concurrently_and_get_the_sequential_results()
     {
         using var scope = NewDisposeScope();
         using var detector = DetectorTests.Trained(ModelVariant.DaadPlus, epochs: 1);
         var batches = Enumerable.Range(0, 8).Select(i => Synthetic.Textures(3, 32, 100 + i, i % 2 == 1)).ToArray();
         var sequential = batches.Select(b => detector.Score(b).Select(r => (r.Score, (double)r.AnomalyMap.Sum())).ToArray()).ToArray();
 
+        // Count generator forwards in flight: scoring holds only a shared lock, so they overlap.
+        int inFlight = 0, mostAtOnce = 0;
+        using var start = new Barrier(8);
+        var enter = detector.Generator.register_forward_pre_hook(_ =>
+        {
+            int now = Interlocked.Increment(ref inFlight);
+            InterlockedMax(ref mostAtOnce, now);
+            Thread.Sleep(20);
+        });
+        var leave = detector.Generator.register_forward_hook(_ => Interlocked.Decrement(ref inFlight));
         var parallel = new (double, double)[8][];
         var threads = Enumerable.Range(0, 8).Select(i => new Thread(() =>
         {
             using var threadScope = NewDisposeScope();
-            for (int repeat = 0; repeat < 5; repeat++)
+            start.SignalAndWait();
+            for (int repeat = 0; repeat < 3; repeat++)
             {
                 parallel[i] = detector.Score(batches[i]).Select(r => (r.Score, (double)r.AnomalyMap.Sum())).ToArray();
             }
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
+        enter.remove();
+        leave.remove();
+
+        mostAtOnce.Should().BeGreaterThan(1, "scoring calls run at the same time instead of one after another");
         for (int i = 0; i < 8; i++)
         {
             parallel[i].Should().Equal(sequential[i], $"batch {i}");
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
         }
     }
 

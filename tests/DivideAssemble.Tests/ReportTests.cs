@@ -14,7 +14,7 @@ public sealed class ReportTests : TempFolderTest
         using var scope = NewDisposeScope();
         using var detector = DetectorTests.Trained(ModelVariant.Daad, epochs: 1);
         var images = cat(new[] { Synthetic.Textures(5, 32, 21, false), Synthetic.Textures(5, 32, 22, true) });
-        using var test = new TensorImageSource(images, Enumerable.Repeat(0, 5).Concat(Enumerable.Repeat(1, 5)).ToList());
+        var test = new TensorImageSource(images, Enumerable.Repeat(0, 5).Concat(Enumerable.Repeat(1, 5)).ToList());
 
         var report = Evaluator.Evaluate(detector, test, "synthetic");
         string path = Path.Combine(dir, "out", "report.json");
@@ -77,9 +77,9 @@ public sealed class ReportTests : TempFolderTest
         var fromStream = detector.Score(stream);
         var decoded = ImageDecoder.Decode(file);
         var grey = Enumerable.Range(0, 32 * 32).Select(p => decoded.Rgba[4 * p]).ToArray();
-        var fromPixels = detector.Score(grey, 32, 32, PixelFormat.Gray8);
+        var fromPixels = detector.Score(FloatImage.FromPixels(grey, 32, 32, PixelFormat.Gray8));
         fromStream.Score.Should().Be(fromFile.Score);
         fromPixels.Score.Should().BeApproximately(fromFile.Score, 1e-9);
-        FluentActions.Invoking(() => detector.Score(new byte[10], 32, 32, PixelFormat.Rgb24)).Should().Throw<ArgumentException>().WithMessage("*needs 3072 bytes*has 10*");
+        FluentActions.Invoking(() => FloatImage.FromPixels(new byte[10], 32, 32, PixelFormat.Rgb24)).Should().Throw<ArgumentException>().WithMessage("*needs 3072 bytes*has 10*");
     }
 }

@@ -55,7 +55,7 @@ public sealed class SampleTests
             store.Save(run, new DivideAssemble.Samples.Reproduce.RunResult
             {
                 Group = run.Group, Name = run.Name, Key = DivideAssemble.Samples.Reproduce.ResultStore.Key(run), Dataset = "d", Variant = "Daad", Division = "1,1,1",
-                ImageAuroc = 0.987, F1Max = 0.9, AveragePrecision = 0.9, Labels = new[] { 0, 1 }, Scores = new[] { 0.1, 0.2 }, Machine = "test",
+                ImageAuroc = 0.987, F1Max = 0.9, AveragePrecision = 0.9, Labels = new[] { 0, 1 }, Scores = new[] { 0.1, 0.2 }, Machine = "test", Settings = run.Options,
             });
             store.Find(run).Should().NotBeNull();
             var changed = run with { Options = run.Options!.Clone() };

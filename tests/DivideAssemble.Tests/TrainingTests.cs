@@ -11,7 +11,7 @@ public sealed class TrainingTests : TorchTest
     public void A_short_real_training_run_separates_normal_from_anomalous(ModelVariant variant)
     {
         using var scope = NewDisposeScope();
-        using var train = new TensorImageSource(Synthetic.Textures(96, 32, seed: 1, anomalous: false));
+        var train = new TensorImageSource(Synthetic.Textures(96, 32, seed: 1, anomalous: false));
         var normal = Synthetic.Textures(20, 32, seed: 2, anomalous: false);
         var anomalous = Synthetic.Textures(20, 32, seed: 3, anomalous: true);
         using var detector = SmallBuilder(variant).Build();

@@ -3,23 +3,30 @@ using static TorchSharp.torch;
 
 namespace DivideAssemble;
 
-/// <summary>An <see cref="IImageSource"/> over an in-memory tensor <c>[N, C, H, W]</c> of values in [-1, 1].</summary>
-public sealed class TensorImageSource : ILabeledImageSource, IDisposable
+/// <summary>
+/// An <see cref="IImageSource"/> over an in-memory tensor <c>[N, C, H, W]</c> of values in [-1, 1]
+/// (C = 1, 3 or 4). Images are converted to a model's channels and size through
+/// <see cref="ImagePreprocessing"/>, exactly as image files are.
+/// </summary>
+public sealed class TensorImageSource : ILabeledImageSource
 {
-    private readonly Tensor images;
+    private readonly float[] pixels;
+    private readonly int count;
+    private readonly int channels;
+    private readonly int height;
+    private readonly int width;
     private readonly int[]? labels;
-    private readonly object gate = new();
 
-    /// <summary>Wraps <paramref name="images"/> (copied to the CPU, detached) with optional labels.</summary>
-    /// <param name="images">Images <c>[N, C, H, W]</c>, values in [-1, 1].</param>
+    /// <summary>Copies <paramref name="images"/> (to managed memory) with optional labels.</summary>
+    /// <param name="images">Images <c>[N, C, H, W]</c>, values in [-1, 1], C = 1, 3 or 4.</param>
     /// <param name="labels">Optional labels (0 normal, 1 anomalous), one per image.</param>
-    /// <exception cref="ArgumentException">The tensor is not 4-D or the labels do not match it.</exception>
+    /// <exception cref="ArgumentException">The tensor is not 4-D, has another channel count, or the labels do not match it.</exception>
     public TensorImageSource(Tensor images, IReadOnlyList<int>? labels = null)
     {
         ArgumentNullException.ThrowIfNull(images);
-        if (images.dim() != 4)
+        if (images.dim() != 4 || images.shape[1] is not (1 or 3 or 4))
         {
-            throw new ArgumentException($"Expected images of shape [N, C, H, W], got [{string.Join(", ", images.shape)}].", nameof(images));
+            throw new ArgumentException($"Expected images of shape [N, C, H, W] with C = 1, 3 or 4, got [{string.Join(", ", images.shape)}].", nameof(images));
         }
 
         if (labels is not null && labels.Count != images.shape[0])
@@ -32,12 +39,20 @@ public sealed class TensorImageSource : ILabeledImageSource, IDisposable
             throw new ArgumentException("Labels must be 0 (normal) or 1 (anomalous).", nameof(labels));
         }
 
-        this.images = images.detach().to(float32).cpu().contiguous().clone();
+        count = (int)images.shape[0];
+        channels = (int)images.shape[1];
+        height = (int)images.shape[2];
+        width = (int)images.shape[3];
+        using (var cpu = images.detach().to(float32).cpu().contiguous())
+        {
+            pixels = count == 0 ? Array.Empty<float>() : cpu.data<float>().ToArray();
+        }
+
         this.labels = labels?.ToArray();
     }
 
     /// <inheritdoc />
-    public int Count => (int)images.shape[0];
+    public int Count => count;
 
     /// <inheritdoc />
     public bool HasMasks => false;
@@ -51,70 +66,16 @@ public sealed class TensorImageSource : ILabeledImageSource, IDisposable
     /// <inheritdoc />
     public BinaryMask? ReadMask(int index) => null;
 
-    /// <inheritdoc />
-    public void Read(int index, int channels, int size, Span<float> destination)
+    /// <summary>Returns image <paramref name="index"/> as it is held (its own channels and size).</summary>
+    public FloatImage GetImage(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
-        lock (gate)
-        {
-            using var scope = NewDisposeScope();
-            var x = images[index].unsqueeze(0);
-            x = ImageTensors.ConvertChannels(x, channels);
-            if (x.shape[2] != size || x.shape[3] != size)
-            {
-                x = nn.functional.interpolate(x, new long[] { size, size }, mode: InterpolationMode.Bilinear, align_corners: false);
-            }
-
-            var values = x.contiguous().data<float>().ToArray();
-            if (destination.Length != values.Length)
-            {
-                throw new ArgumentException($"The destination holds {destination.Length} floats, the image {values.Length}.", nameof(destination));
-            }
-
-            values.AsSpan().CopyTo(destination);
-        }
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, count);
+        int length = channels * height * width;
+        return new FloatImage(channels, height, width, pixels.AsSpan(index * length, length).ToArray());
     }
 
     /// <inheritdoc />
-    public void Dispose() => images.Dispose();
-}
-
-/// <summary>Tensor helpers for images.</summary>
-internal static class ImageTensors
-{
-    /// <summary>Converts <c>[B, C, H, W]</c> to the requested channel count (grey ↔ RGB; alpha dropped).</summary>
-    public static Tensor ConvertChannels(Tensor x, int channels)
-    {
-        long c = x.shape[1];
-        if (c == channels)
-        {
-            return x;
-        }
-
-        if (c == 4)
-        {
-            x = x.narrow(1, 0, 3);
-            c = 3;
-        }
-
-        if (c == 3 && channels == 1)
-        {
-            var w = tensor(new float[] { 0.299f, 0.587f, 0.114f }).reshape(1, 3, 1, 1);
-            return (x * w).sum(1, keepdim: true);
-        }
-
-        if (c == 1 && channels >= 3)
-        {
-            var rgb = x.expand(-1, 3, -1, -1);
-            return channels == 3 ? rgb : cat(new[] { rgb, ones_like(x) }, 1);
-        }
-
-        if (c == 3 && channels == 4)
-        {
-            return cat(new[] { x, ones_like(x.narrow(1, 0, 1)) }, 1);
-        }
-
-        throw new ArgumentException($"Cannot convert {c} channels to {channels}.");
-    }
+    public void Read(int index, int channels, int size, Span<float> destination) =>
+        ImagePreprocessing.ToModelInput(GetImage(index), channels, size, destination);
 }

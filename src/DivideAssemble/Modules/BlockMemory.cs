@@ -1,3 +1,4 @@
+using DivideAssemble.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -26,8 +27,8 @@ public sealed class BlockMemory : nn.Module<Tensor, Tensor>
     /// <summary>Creates a memory bank.</summary>
     /// <param name="items">Number of memory items <c>N</c> (at least 1).</param>
     /// <param name="itemDimension">Dimension <c>D</c> of every item (at least 1).</param>
-    /// <param name="temperature">Softmax temperature <c>T</c> of eq. 1 (positive; the paper uses 1).</param>
-    /// <param name="shrinkThreshold">MemAE hard-shrinkage threshold λ in [0, 1); 0 turns shrinkage off.</param>
+    /// <param name="temperature">Softmax temperature <c>T</c> of eq. 1, in [<see cref="NetworkOptions.MinTemperature"/>, <see cref="NetworkOptions.MaxTemperature"/>] (the paper uses 1).</param>
+    /// <param name="shrinkThreshold">MemAE hard-shrinkage threshold λ in [0, <see cref="NetworkOptions.MaxShrinkThreshold"/>]; 0 turns shrinkage off.</param>
     /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
     public BlockMemory(int items, long itemDimension, double temperature = 1.0, double shrinkThreshold = 0.0)
         : base(nameof(BlockMemory))
@@ -38,14 +39,14 @@ public sealed class BlockMemory : nn.Module<Tensor, Tensor>
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(itemDimension, 1);
-        if (!(temperature > 0) || double.IsInfinity(temperature))
+        if (!(temperature >= NetworkOptions.MinTemperature && temperature <= NetworkOptions.MaxTemperature))
         {
-            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a positive finite number.");
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, $"The temperature must lie in [{NetworkOptions.MinTemperature}, {NetworkOptions.MaxTemperature}].");
         }
 
-        if (!(shrinkThreshold >= 0 && shrinkThreshold < 1))
+        if (!(shrinkThreshold >= 0 && shrinkThreshold <= NetworkOptions.MaxShrinkThreshold))
         {
-            throw new ArgumentOutOfRangeException(nameof(shrinkThreshold), shrinkThreshold, "The shrink threshold must lie in [0, 1).");
+            throw new ArgumentOutOfRangeException(nameof(shrinkThreshold), shrinkThreshold, $"The shrink threshold must lie in [0, {NetworkOptions.MaxShrinkThreshold}].");
         }
 
         ItemCount = items;

@@ -1,3 +1,5 @@
+using DivideAssemble.Modules;
+using DivideAssemble.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -26,13 +28,13 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
 
     /// <summary>Builds a generator; every configuration problem is reported before any tensor is allocated.</summary>
     /// <param name="options">The network options (copied).</param>
-    /// <exception cref="ArgumentException">The configuration is impossible (for example a division ratio that does not divide a feature map, an image size not divisible by 2^depth, or zero memory items); the message names each cause.</exception>
+    /// <exception cref="ArgumentException">The configuration is invalid (for example a division ratio that does not divide a feature map, an image size not divisible by 2^depth, or zero memory items); the message lists each problem as <see cref="DaadOptionsValidator"/> words it.</exception>
     public DaadGenerator(NetworkOptions options)
         : base(nameof(DaadGenerator))
     {
         ArgumentNullException.ThrowIfNull(options);
         this.options = options.Clone();
-        Scales = NetworkPlanner.PlanOrThrow(this.options);
+        Scales = this.options.PlanScales();
 
         int depth = this.options.Depth;
         bool skips = this.options.HasSkips;
@@ -99,10 +101,10 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
                 h = cat(new[] { h, Skip(j + 1, features[j]) }, 1);
             }
 
-            h = decoder[k].forward(h);
+            h = decoder[k].call(h);
         }
 
-        return output.forward(h).MoveToOuterDisposeScope();
+        return output.call(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>Returns the memory addressing weights of every memory scale for <paramref name="input"/> (diagnostics).</summary>
@@ -145,7 +147,7 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
         var h = input;
         foreach (var stage in encoder)
         {
-            h = stage.forward(h);
+            h = stage.call(h);
             features.Add(h);
         }
 
@@ -153,5 +155,5 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
     }
 
     private Tensor Skip(int scale, Tensor features) =>
-        memories.TryGetValue($"scale{scale}", out var skip) ? skip.forward(features) : features;
+        memories.TryGetValue($"scale{scale}", out var skip) ? skip.call(features) : features;
 }

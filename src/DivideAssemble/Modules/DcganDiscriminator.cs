@@ -1,3 +1,5 @@
+using DivideAssemble.Modules;
+using DivideAssemble.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -76,11 +78,11 @@ public sealed class DcganDiscriminator : nn.Module<Tensor, (Tensor Logits, Tenso
         var h = input;
         foreach (var stage in stages)
         {
-            h = stage.forward(h);
+            h = stage.call(h);
         }
 
-        var features = projection.forward(h.flatten(1));
-        var logits = head.forward(features).squeeze(1);
+        var features = projection.call(h.flatten(1));
+        var logits = head.call(features).squeeze(1);
         return (logits.MoveToOuterDisposeScope(), features.MoveToOuterDisposeScope());
     }
 

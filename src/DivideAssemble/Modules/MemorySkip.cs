@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DivideAssemble;
+namespace DivideAssemble.Modules;
 
 /// <summary>One scale's skip connection through a memory: divide → address and read → assemble.</summary>
 internal sealed class MemorySkip : nn.Module<Tensor, Tensor>
@@ -29,7 +29,7 @@ internal sealed class MemorySkip : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var blocks = divider.Divide(features);
-        var read = memory.forward(blocks);
+        var read = memory.call(blocks);
         return divider.Assemble(read, channels, size, size).MoveToOuterDisposeScope();
     }
 

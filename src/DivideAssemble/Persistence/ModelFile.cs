@@ -2,10 +2,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DivideAssemble.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DivideAssemble;
+namespace DivideAssemble.Persistence;
 
 /// <summary>
 /// The DivideAssemble model file: one versioned binary file holding the options, the generator and
@@ -15,7 +16,7 @@ namespace DivideAssemble;
 /// Layout: the 8 magic bytes <c>DAADMDL\n</c>; format version (int32, little-endian); kind (int32:
 /// 0 model, 1 checkpoint); header length (int32) and a UTF-8 JSON header (options, calibration,
 /// library version, training state); the generator's state dictionary; the discriminator's (DAAD+);
-/// for checkpoints the Adam states; the 8-byte end marker <c>DAADEND!</c> that detects truncation; and
+/// for checkpoints the Adam states and (from version 3) the keep-best weights; the 8-byte end marker <c>DAADEND!</c> that detects truncation; and
 /// (from version 2) the SHA-256 of every byte before it, which <see cref="Verify"/> checks before any
 /// weight is parsed, so a corrupt file is refused whole instead of half-loaded.
 /// Compatibility policy: a library reads every format version from 1 up to its own
@@ -23,8 +24,9 @@ namespace DivideAssemble;
 /// </remarks>
 internal static class ModelFile
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
     private const int FirstChecksummedVersion = 2;
+    private const int FirstVersionWithBestWeights = 3;
     private const int HashLength = 32;
     public const int OldestReadableVersion = 1;
     private static readonly byte[] Magic = "DAADMDL\n"u8.ToArray();
@@ -37,41 +39,12 @@ internal static class ModelFile
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>Writes <paramref name="write"/>'s output to <paramref name="path"/> atomically: a temporary file in the same folder, then a rename.</summary>
-    public static void WriteAtomically(string path, Action<Stream> write)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        string full = Path.GetFullPath(path);
-        string? dir = Path.GetDirectoryName(full);
-        if (!string.IsNullOrEmpty(dir))
-        {
-            Directory.CreateDirectory(dir);
-        }
-
-        string tmp = full + $".tmp-{Guid.NewGuid():N}";
-        try
-        {
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tmp);
-            throw;
-        }
-    }
-
-    public static void Write(Stream stream, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null)
+    public static void Write(Stream stream, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null, IReadOnlyDictionary<string, Tensor>? bestWeights = null)
     {
         using var hashing = new HashingStream(stream);
         using (var writer = new BinaryWriter(hashing, Encoding.UTF8, leaveOpen: true))
         {
-            WriteContent(writer, header, generator, discriminator, generatorOptimizer, discriminatorOptimizer);
+            WriteContent(writer, header, generator, discriminator, generatorOptimizer, discriminatorOptimizer, bestWeights);
         }
 
         stream.Write(hashing.Hash());
@@ -151,7 +124,7 @@ internal static class ModelFile
         return seekable;
     }
 
-    private static void WriteContent(BinaryWriter writer, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer, AdamOptimizer? discriminatorOptimizer)
+    private static void WriteContent(BinaryWriter writer, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer, AdamOptimizer? discriminatorOptimizer, IReadOnlyDictionary<string, Tensor>? bestWeights)
     {
         writer.Write(Magic);
         writer.Write(CurrentVersion);
@@ -165,6 +138,12 @@ internal static class ModelFile
         {
             generatorOptimizer!.Save(writer);
             discriminatorOptimizer?.Save(writer);
+            writer.Write(bestWeights?.Count ?? 0);
+            foreach (var (key, value) in bestWeights ?? new Dictionary<string, Tensor>())
+            {
+                writer.Write(key);
+                value.Save(writer);
+            }
         }
 
         writer.Write(EndMarker);
@@ -210,6 +189,7 @@ internal static class ModelFile
 
             var header = JsonSerializer.Deserialize<ModelHeader>(json, Json)
                 ?? throw new InvalidDataException($"{name} has an empty header.");
+            header.FormatVersion = version;
             if ((kind == 1) != (header.Checkpoint is not null))
             {
                 throw new InvalidDataException($"{name} has a corrupt header (kind {kind}).");
@@ -233,43 +213,90 @@ internal static class ModelFile
         }
     }
 
-    /// <summary>Reads weights (and optimiser states) after the header, then checks the end marker.</summary>
-    public static void ReadBody(BinaryReader reader, string name, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null)
+    /// <summary>
+    /// Reads weights (and for checkpoints the optimiser states and keep-best weights, returned) after
+    /// the header, then checks the end marker.
+    /// </summary>
+    public static Dictionary<string, Tensor>? ReadBody(BinaryReader reader, string name, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null)
     {
+        Dictionary<string, Tensor>? best = null;
         try
         {
             generator.load(reader, strict: true);
             discriminator?.load(reader, strict: true);
             generatorOptimizer?.Load(reader);
             discriminatorOptimizer?.Load(reader);
+            if (header.Checkpoint is not null && header.FormatVersion >= FirstVersionWithBestWeights)
+            {
+                best = ReadBestWeights(reader, name, generator, discriminator);
+            }
 
             byte[] end = reader.ReadBytes(EndMarker.Length);
             if (!end.AsSpan().SequenceEqual(EndMarker))
             {
                 throw new InvalidDataException(end.Length < EndMarker.Length ? $"{name} is truncated." : $"{name} is corrupt (no end marker after the weights).");
             }
+
+            return best;
         }
         catch (EndOfStreamException ex)
         {
+            Dispose(best);
             throw new InvalidDataException($"{name} is truncated.", ex);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException or FormatException)
         {
+            Dispose(best);
             throw new InvalidDataException($"{name} holds weights that do not match its options: {ex.Message}", ex);
         }
     }
 
-    private static void TryDelete(string path)
+    private static Dictionary<string, Tensor>? ReadBestWeights(BinaryReader reader, string name, nn.Module generator, nn.Module? discriminator)
     {
+        int count = reader.ReadInt32();
+        if (count == 0)
+        {
+            return null;
+        }
+
+        var shapes = generator.state_dict().Select(kv => ("g." + kv.Key, kv.Value))
+            .Concat(discriminator?.state_dict().Select(kv => ("d." + kv.Key, kv.Value)) ?? Enumerable.Empty<(string, Tensor)>())
+            .ToDictionary(kv => kv.Item1, kv => kv.Item2);
+        if (count != shapes.Count)
+        {
+            throw new InvalidDataException($"{name} holds {count} keep-best tensors; the model has {shapes.Count}.");
+        }
+
+        var best = new Dictionary<string, Tensor>();
         try
         {
-            File.Delete(path);
+            for (int i = 0; i < count; i++)
+            {
+                string key = reader.ReadString();
+                if (!shapes.TryGetValue(key, out var like) || best.ContainsKey(key))
+                {
+                    throw new InvalidDataException($"{name} holds an unknown or repeated keep-best tensor '{key}'.");
+                }
+
+                var copy = zeros_like(like, device: CPU).DetachFromDisposeScope();
+                best[key] = copy;
+                copy.Load(reader);
+            }
+
+            return best;
         }
-        catch (IOException)
+        catch
         {
+            Dispose(best);
+            throw;
         }
-        catch (UnauthorizedAccessException)
+    }
+
+    private static void Dispose(Dictionary<string, Tensor>? tensors)
+    {
+        foreach (var t in tensors?.Values ?? Enumerable.Empty<Tensor>())
         {
+            t.Dispose();
         }
     }
 }
@@ -286,6 +313,13 @@ internal sealed class ModelHeader
     public ScoreCalibration? Calibration { get; set; }
 
     public CheckpointState? Checkpoint { get; set; }
+
+    /// <summary>Gets or sets whether the weights were trained (<see langword="null"/> in files written before this field existed: they were calibrated exactly when trained).</summary>
+    public bool? Trained { get; set; }
+
+    /// <summary>Gets or sets the format version the header was read from (not written: the writer writes <see cref="ModelFile.CurrentVersion"/>).</summary>
+    [JsonIgnore]
+    public int FormatVersion { get; set; } = ModelFile.CurrentVersion;
 }
 
 /// <summary>Training state stored in a checkpoint.</summary>
@@ -300,6 +334,21 @@ internal sealed class CheckpointState
     public int BestEpoch { get; set; }
 
     public int EpochsWithoutImprovement { get; set; }
+
+    /// <summary>Gets the weights of the best epoch when keep-best is on (keys <c>g.…</c>, <c>d.…</c>); written in the checkpoint's body, not its header.</summary>
+    [JsonIgnore]
+    public Dictionary<string, Tensor>? BestWeights { get; private set; }
+
+    /// <summary>Replaces the keep-best weights, disposing the previous copy.</summary>
+    public void ReplaceBestWeights(Dictionary<string, Tensor>? weights)
+    {
+        foreach (var t in BestWeights?.Values ?? Enumerable.Empty<Tensor>())
+        {
+            t.Dispose();
+        }
+
+        BestWeights = weights;
+    }
 }
 
 /// <summary>A write-only pass-through stream that hashes what it writes (SHA-256).</summary>

@@ -1,7 +1,8 @@
+using DivideAssemble.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DivideAssemble;
+namespace DivideAssemble.Scoring;
 
 /// <summary>Builds per-pixel anomaly maps and pools them into image scores.</summary>
 internal static class AnomalyMaps
@@ -19,7 +20,7 @@ internal static class AnomalyMaps
             residual = Smooth(residual.flatten(0, 1), residualSigma).reshape(b, c, residual.shape[2], residual.shape[3]);
         }
 
-        return residual.square().mean(new long[] { 1 });
+        return ScalarMath.Square(residual).mean(new long[] { 1 });
     }
 
     /// <summary>Gaussian smoothing of maps <c>[B, S, S]</c> (separable, reflect padding); σ = 0 returns the input.</summary>
@@ -71,59 +72,5 @@ internal static class AnomalyMaps
             default:
                 throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown pooling.");
         }
-    }
-
-    /// <summary>Connected regions (8-connectivity) of a binary mask, largest first.</summary>
-    public static List<DefectRegion> Regions(bool[] mask, float[] map, int size)
-    {
-        var (labels, count) = ConnectedComponents.Label(mask, size, size);
-        var minX = new int[count];
-        var minY = new int[count];
-        var maxX = new int[count];
-        var maxY = new int[count];
-        var area = new int[count];
-        var peak = new double[count];
-        Array.Fill(minX, int.MaxValue);
-        Array.Fill(minY, int.MaxValue);
-        Array.Fill(maxX, -1);
-        Array.Fill(maxY, -1);
-        Array.Fill(peak, double.NegativeInfinity);
-        for (int p = 0; p < labels.Length; p++)
-        {
-            int k = labels[p];
-            if (k < 0)
-            {
-                continue;
-            }
-
-            int y = p / size, x = p % size;
-            area[k]++;
-            peak[k] = Math.Max(peak[k], map[p]);
-            minX[k] = Math.Min(minX[k], x);
-            maxX[k] = Math.Max(maxX[k], x);
-            minY[k] = Math.Min(minY[k], y);
-            maxY[k] = Math.Max(maxY[k], y);
-        }
-
-        var regions = Enumerable.Range(0, count)
-            .Select(k => new DefectRegion(minX[k], minY[k], maxX[k] - minX[k] + 1, maxY[k] - minY[k] + 1, area[k], peak[k]))
-            .ToList();
-        regions.Sort((a, b) => b.Area.CompareTo(a.Area));
-        return regions;
-    }
-
-    /// <summary>The q-quantile (linear interpolation, as numpy's default) of <paramref name="values"/>.</summary>
-    public static double Quantile(IReadOnlyList<double> values, double q)
-    {
-        if (values.Count == 0)
-        {
-            return double.NaN;
-        }
-
-        var sorted = values.OrderBy(v => v).ToArray();
-        double pos = Math.Clamp(q, 0, 1) * (sorted.Length - 1);
-        int lo = (int)Math.Floor(pos);
-        int hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + ((pos - lo) * (sorted[hi] - sorted[lo]));
     }
 }

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using DivideAssemble.Data;
+using DivideAssemble.Scoring;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -5,158 +8,169 @@ namespace DivideAssemble;
 
 /// <summary>
 /// Turns a trained generator (and, for DAAD+, discriminator) into anomaly scores, maps, decisions
-/// and defect regions (eq. 7 of DAAD).
+/// and defect regions (eq. 7 of DAAD): the TorchSharp implementation of <see cref="IAnomalyScorer"/>.
 /// </summary>
 /// <remarks>
 /// <para>R(x) is pooled from the per-pixel map (<see cref="ScoringOptions.Pooling"/>); L(x) is the
-/// mean squared difference of the discriminator features f_D(x) and f_D(x̂).</para>
+/// mean squared difference of the discriminator features f_D(x) and f_D(x̂), L2-normalised first when
+/// training normalised them (<see cref="TrainingOptions.NormalizeFeatures"/>: scoring reads the same
+/// options as training, so the two cannot disagree).</para>
 /// <para>Normalisation: with calibration statistics of normal images,
 /// <c>R̃ = (R − μ_R)/σ_R</c> and <c>L̃ = (L − μ_L)/σ_L</c> (z-scores), and
 /// <c>A = γ·R̃ + (1 − γ)·L̃</c>; without a discriminator <c>A = R̃</c>. Before calibration,
 /// <c>A</c> is the raw R (and decisions are false).</para>
+/// <para>The scorer does not own the modules (the caller disposes them). Scoring may run on several
+/// threads at once; <see cref="Calibrate(IImageSource, CancellationToken)"/> and
+/// <see cref="UseCalibration"/> must not run concurrently with scoring.</para>
 /// </remarks>
-public sealed class AnomalyScorer
+public sealed class AnomalyScorer : IAnomalyScorer
 {
-    private const int MaxCalibrationPixels = 4_000_000;
     private readonly DaadGenerator generator;
     private readonly DcganDiscriminator? discriminator;
-    private readonly ScoringOptions options;
-    private readonly bool normalizeFeatures;
+    private readonly DaadOptions options;
 
-    /// <summary>Creates a scorer over trained modules (not owned: the caller disposes them).</summary>
+    /// <summary>Creates a scorer over trained modules with the options they were trained with.</summary>
     /// <param name="generator">The generator.</param>
-    /// <param name="discriminator">The DAAD+ discriminator, or <see langword="null"/>.</param>
-    /// <param name="options">Scoring options (copied).</param>
+    /// <param name="discriminator">The DAAD+ discriminator, or <see langword="null"/> for every other variant.</param>
+    /// <param name="options">The options the modules were built and trained with (copied): the scoring options, and the feature normalisation of training.</param>
     /// <param name="calibration">Normalisation statistics and thresholds, if already known.</param>
-    public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, ScoringOptions options, ScoreCalibration? calibration = null)
-        : this(generator, discriminator, options, normalizeFeatures: true, calibration)
+    /// <exception cref="ArgumentException">The options are invalid, describe another network than <paramref name="generator"/>, or the discriminator's presence does not match the variant.</exception>
+    public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, DaadOptions options, ScoreCalibration? calibration = null)
     {
-    }
-
-    /// <summary>Creates a scorer; <paramref name="normalizeFeatures"/> L2-normalises f_D before L(x) compares them (as training did).</summary>
-    public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, ScoringOptions options, bool normalizeFeatures, ScoreCalibration? calibration = null)
-    {
-        this.normalizeFeatures = normalizeFeatures;
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(options);
+        var errors = DaadOptionsValidator.Collect(options);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid options: " + string.Join(" ", errors), nameof(options));
+        }
+
+        string built = JsonSerializer.Serialize(generator.Options), given = JsonSerializer.Serialize(options.Network);
+        if (built != given)
+        {
+            throw new ArgumentException($"The options describe another network than the generator's (generator: {built}; options: {given}).", nameof(options));
+        }
+
+        if ((discriminator is not null) != options.Network.HasDiscriminator)
+        {
+            throw new ArgumentException(
+                options.Network.HasDiscriminator ? "DAAD+ scores with its discriminator; pass it." : $"A {options.Network.Variant} model has no discriminator; pass null.",
+                nameof(discriminator));
+        }
+
         this.generator = generator;
         this.discriminator = discriminator;
         this.options = options.Clone();
         Calibration = calibration;
     }
 
-    /// <summary>Gets the calibration (normalisation statistics and thresholds), or <see langword="null"/> before calibration.</summary>
+    /// <inheritdoc />
+    public DaadOptions Options => options.Clone();
+
+    /// <inheritdoc />
+    public int ImageSize => options.Network.ImageSize;
+
+    /// <inheritdoc />
+    public int Channels => options.Network.Channels;
+
+    /// <inheritdoc />
     public ScoreCalibration? Calibration { get; private set; }
 
     /// <summary>Gets the image threshold in force: the manual one if set, else the calibrated one, else NaN.</summary>
-    public double Threshold => options.Threshold ?? Calibration?.Threshold ?? double.NaN;
+    public double Threshold => options.Scoring.Threshold ?? Calibration?.Threshold ?? double.NaN;
 
-    /// <summary>Scores a batch <c>[B, C, S, S]</c> (or one image <c>[C, S, S]</c>); results are in input order.</summary>
-    /// <exception cref="ArgumentException">The images' shape does not match the model.</exception>
+    /// <summary>Scores a batch <c>[B, C, S, S]</c> (or one image <c>[C, S, S]</c>) with values in [-1, 1]; results are in input order.</summary>
+    /// <exception cref="ArgumentException">The images' shape does not match the model (the message names the dimension), or an image holds NaN or infinity.</exception>
     public IReadOnlyList<AnomalyResult> Score(Tensor images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        using var scope = NewDisposeScope();
-        var raw = ComputeRaw(images.dim() == 3 ? images.unsqueeze(0) : images);
-        int b = raw.Reconstruction.Length;
-        int size = raw.Size;
-        double pixelThreshold = Calibration?.PixelThreshold ?? double.PositiveInfinity;
-        var results = new AnomalyResult[b];
-        for (int i = 0; i < b; i++)
-        {
-            double score = Combine(raw.R[i], raw.L?[i]);
-            var map = raw.Maps[i];
-            var mask = new bool[map.Length];
-            for (int p = 0; p < map.Length; p++)
-            {
-                mask[p] = map[p] > pixelThreshold;
-            }
+        return ComputeRaw(images.dim() == 3 ? images.unsqueeze(0) : images).Select(r => AnomalyResult.FromRaw(r, Calibration, options.Scoring)).ToList();
+    }
 
-            double threshold = Threshold;
-            results[i] = new AnomalyResult
-            {
-                Score = score,
-                ReconstructionError = raw.R[i],
-                AlignmentError = raw.L?[i],
-                Threshold = threshold,
-                IsAnomalous = !double.IsNaN(threshold) && score > threshold,
-                Size = size,
-                Channels = raw.Channels,
-                AnomalyMap = map,
-                Reconstruction = raw.Reconstruction[i],
-                DefectMask = mask,
-                Regions = AnomalyMaps.Regions(mask, map, size),
-            };
+    /// <inheritdoc />
+    public AnomalyResult Score(FloatImage image) => Score(new[] { image ?? throw new ArgumentNullException(nameof(image)) })[0];
+
+    /// <inheritdoc />
+    public IReadOnlyList<AnomalyResult> Score(IReadOnlyList<FloatImage> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        using var scope = NewDisposeScope();
+        return Score(ToTensor(images, Channels, ImageSize));
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<AnomalyResult> Score(IImageSource images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var reader = new BatchReader(images, Channels, ImageSize);
+        var results = new List<AnomalyResult>(images.Count);
+        foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), options.Training.BatchSize, cancellationToken))
+        {
+            using var scope = NewDisposeScope();
+            results.AddRange(Score(reader.ToTensor(batch.Data, CPU)));
         }
 
         return results;
     }
 
-    /// <summary>Combines raw R and L into the score of eq. 7 with the current calibration.</summary>
-    public double Combine(double reconstructionError, double? alignmentError)
+    /// <inheritdoc />
+    public ScoreCalibration Calibrate(IImageSource normalImages, CancellationToken cancellationToken = default)
     {
-        if (Calibration is null)
+        ArgumentNullException.ThrowIfNull(normalImages);
+        if (normalImages.Count == 0)
         {
-            return reconstructionError;
+            throw new ArgumentException("Calibration needs at least one normal image.", nameof(normalImages));
         }
 
-        double r = (reconstructionError - Calibration.ReconstructionMean) / Calibration.ReconstructionStd;
-        if (discriminator is null || alignmentError is null)
-        {
-            return r;
-        }
-
-        double l = (alignmentError.Value - Calibration.AlignmentMean) / Calibration.AlignmentStd;
-        return (options.Gamma * r) + ((1 - options.Gamma) * l);
+        var reader = new BatchReader(normalImages, Channels, ImageSize);
+        return Calibrate(reader.Tensors(Enumerable.Range(0, normalImages.Count).ToArray(), options.Training.BatchSize, CPU, cancellationToken), heldOut: true);
     }
 
     /// <summary>
-    /// Measures normal images and sets <see cref="Calibration"/>: z-score statistics of R and L,
-    /// the image threshold at <see cref="ScoringOptions.TargetFalsePositiveRate"/> and the pixel
-    /// threshold at <see cref="ScoringOptions.PixelFalsePositiveRate"/>.
+    /// Measures batches <c>[B, C, S, S]</c> of normal images (owned by the caller) and sets
+    /// <see cref="Calibration"/>; <paramref name="heldOut"/> records whether training saw them.
     /// </summary>
-    /// <param name="normalBatches">Batches <c>[B, C, S, S]</c> of normal images (owned by the caller).</param>
-    /// <param name="heldOut">Whether the images were held back from training.</param>
-    /// <exception cref="ArgumentException">No image was given.</exception>
-    public ScoreCalibration Calibrate(IEnumerable<Tensor> normalBatches, bool heldOut)
+    internal ScoreCalibration Calibrate(IEnumerable<Tensor> normalBatches, bool heldOut)
     {
         ArgumentNullException.ThrowIfNull(normalBatches);
-        var rs = new List<double>();
-        var ls = new List<double>();
-        var pixels = new List<double>();
+        var results = new List<AnomalyResult>();
         foreach (var batch in normalBatches)
         {
             using var scope = NewDisposeScope();
-            var raw = ComputeRaw(batch);
-            rs.AddRange(raw.R);
-            if (raw.L is not null)
-            {
-                ls.AddRange(raw.L);
-            }
-
-            foreach (var map in raw.Maps)
-            {
-                int stride = Math.Max(1, map.Length * 64 / MaxCalibrationPixels);
-                for (int p = 0; p < map.Length; p += stride)
-                {
-                    pixels.Add(map[p]);
-                }
-            }
+            results.AddRange(ComputeRaw(batch).Select(r => AnomalyResult.FromRaw(r, null, options.Scoring)));
         }
 
-        if (rs.Count == 0)
-        {
-            throw new ArgumentException("Calibration needs at least one normal image.", nameof(normalBatches));
-        }
-
-        var (rMean, rStd) = MeanStd(rs);
-        var (lMean, lStd) = ls.Count > 0 ? MeanStd(ls) : (0.0, 1.0);
-        Calibration = new ScoreCalibration(rMean, rStd, lMean, lStd, double.NaN, double.NaN, rs.Count, heldOut);
-        var combined = rs.Select((r, i) => Combine(r, ls.Count > 0 ? ls[i] : null)).ToList();
-        double threshold = AnomalyMaps.Quantile(combined, 1 - options.TargetFalsePositiveRate);
-        double pixelThreshold = AnomalyMaps.Quantile(pixels, 1 - options.PixelFalsePositiveRate);
-        Calibration = Calibration with { Threshold = threshold, PixelThreshold = pixelThreshold };
+        Calibration = ScoreCalibration.Measure(results, options.Scoring, heldOut);
         return Calibration;
+    }
+
+    /// <inheritdoc />
+    public void UseCalibration(ScoreCalibration calibration)
+    {
+        ArgumentNullException.ThrowIfNull(calibration);
+        Calibration = calibration;
+    }
+
+    /// <summary>Combines raw R and L into the score of eq. 7 with the current calibration (the raw R before calibration).</summary>
+    public double Combine(double reconstructionError, double? alignmentError) =>
+        Calibration?.Combine(reconstructionError, alignmentError, options.Scoring.Gamma) ?? reconstructionError;
+
+    /// <summary>Stacks images (any size and channels) into a model-ready <c>[B, C, S, S]</c> tensor through <see cref="ImagePreprocessing"/>.</summary>
+    internal static Tensor ToTensor(IReadOnlyList<FloatImage> images, int channels, int size)
+    {
+        if (images.Count == 0)
+        {
+            throw new ArgumentException("There are no images to score.", nameof(images));
+        }
+
+        int length = channels * size * size;
+        var data = new float[images.Count * length];
+        for (int i = 0; i < images.Count; i++)
+        {
+            ImagePreprocessing.ToModelInput(images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images)), channels, size, data.AsSpan(i * length, length));
+        }
+
+        return tensor(data, new long[] { images.Count, channels, size, size });
     }
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the dimension at fault unless <paramref name="images"/> is [B ≥ 1, channels, size, size].</summary>
@@ -181,7 +195,7 @@ public sealed class AnomalyScorer
 
         if (images.shape[2] != size || images.shape[3] != size)
         {
-            throw new ArgumentException($"Dimensions 2 and 3 (height, width) are {images.shape[2]}×{images.shape[3]} in {shape}; the model takes {size}×{size} images (resize first, or score files, which are resized).", nameof(images));
+            throw new ArgumentException($"Dimensions 2 and 3 (height, width) are {images.shape[2]}×{images.shape[3]} in {shape}; the model takes {size}×{size} images (resize first, or score FloatImages or files, which are resized).", nameof(images));
         }
 
         if (images.dtype is ScalarType.Bool or ScalarType.ComplexFloat32 or ScalarType.ComplexFloat64)
@@ -203,14 +217,10 @@ public sealed class AnomalyScorer
         }
     }
 
-    /// <summary>Restores a calibration (after loading a model).</summary>
-    internal void SetCalibration(ScoreCalibration? calibration) => Calibration = calibration;
-
-    /// <summary>Computes raw scores and maps without normalisation.</summary>
-    internal RawScores ComputeRaw(Tensor images)
+    /// <summary>Computes raw scores, maps and reconstructions (CPU copies) without calibration.</summary>
+    internal IReadOnlyList<RawScore> ComputeRaw(Tensor images)
     {
-        var netOptions = generator.Options;
-        CheckShape(images, netOptions.Channels, netOptions.ImageSize);
+        CheckShape(images, Channels, ImageSize);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         generator.eval();
@@ -218,47 +228,28 @@ public sealed class AnomalyScorer
         var device = generator.parameters().First().device;
         var x = images.to(float32).to(device);
         CheckFinite(x);
-        var recon = generator.forward(x);
-        var raw = AnomalyMaps.SquaredError(x, recon, options.ResidualFilterSigma(netOptions.ImageSize));
-        var smooth = AnomalyMaps.Smooth(raw, options.MapSigma(netOptions.ImageSize));
-        var r = AnomalyMaps.Pool(raw, smooth, options.Pooling, options.TopFraction).to(float64).cpu().data<double>().ToArray();
+        var recon = generator.call(x);
+        var scoring = options.Scoring;
+        var raw = AnomalyMaps.SquaredError(x, recon, scoring.ResidualFilterSigma(ImageSize));
+        var smooth = AnomalyMaps.Smooth(raw, scoring.MapSigma(ImageSize));
+        var r = AnomalyMaps.Pool(raw, smooth, scoring.Pooling, scoring.TopFraction).to(float64).cpu().data<double>().ToArray();
         double[]? l = null;
         if (discriminator is not null)
         {
-            var fReal = discriminator.forward(x).Features;
-            var fFake = discriminator.forward(recon).Features;
-            if (normalizeFeatures)
-            {
-                fReal = Losses.UnitLength(fReal);
-                fFake = Losses.UnitLength(fFake);
-            }
-
-            l = (fReal - fFake).square().mean(new long[] { 1 }).to(float64).cpu().data<double>().ToArray();
+            var fReal = discriminator.call(x).Features;
+            var fFake = discriminator.call(recon).Features;
+            l = FeatureAlignment.PerImage(fReal, fFake, options.Training.NormalizeFeatures).to(float64).cpu().data<double>().ToArray();
         }
 
-        int b = (int)x.shape[0];
-        int s = (int)x.shape[2];
-        int c = (int)x.shape[1];
+        int b = (int)x.shape[0], s = ImageSize, c = Channels;
         var mapsCpu = smooth.to(float32).cpu().contiguous().data<float>().ToArray();
         var reconCpu = recon.to(float32).cpu().contiguous().data<float>().ToArray();
-        var maps = new float[b][];
-        var recons = new float[b][];
+        var results = new RawScore[b];
         for (int i = 0; i < b; i++)
         {
-            maps[i] = mapsCpu.AsSpan(i * s * s, s * s).ToArray();
-            recons[i] = reconCpu.AsSpan(i * c * s * s, c * s * s).ToArray();
+            results[i] = new RawScore(r[i], l?[i], mapsCpu.AsSpan(i * s * s, s * s).ToArray(), reconCpu.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c);
         }
 
-        return new RawScores(r, l, maps, recons, s, c);
+        return results;
     }
-
-    private static (double Mean, double Std) MeanStd(List<double> values)
-    {
-        double mean = values.Average();
-        double variance = values.Sum(v => (v - mean) * (v - mean)) / values.Count;
-        return (mean, Math.Max(Math.Sqrt(variance), 1e-12));
-    }
-
-    /// <summary>Raw per-image scores and CPU copies of maps and reconstructions.</summary>
-    internal sealed record RawScores(double[] R, double[]? L, float[][] Maps, float[][] Reconstruction, int Size, int Channels);
 }

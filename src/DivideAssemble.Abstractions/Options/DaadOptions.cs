@@ -1,0 +1,84 @@
+namespace DivideAssemble;
+
+/// <summary>
+/// Every knob of DAAD/DAAD+: the network, the training recipe, scoring, and the model's device and
+/// seed. Bind it from configuration, build a detector from it with <c>DaadBuilder</c>, or start from
+/// a preset (<see cref="Default"/> or <see cref="Paper"/>). These options are stored in model files;
+/// process-wide settings (libtorch's thread count) are not options: the application sets them.
+/// </summary>
+public sealed class DaadOptions
+{
+    /// <summary>Gets or sets the network options.</summary>
+    public NetworkOptions Network { get; set; } = new();
+
+    /// <summary>Gets or sets the training options.</summary>
+    public TrainingOptions Training { get; set; } = new();
+
+    /// <summary>Gets or sets the scoring options.</summary>
+    public ScoringOptions Scoring { get; set; } = new();
+
+    /// <summary>Gets or sets the device: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    /// <value>The default value is <c>cpu</c>.</value>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Gets or sets the random seed of weights, shuffling and augmentation.</summary>
+    /// <value>The default value is 0.</value>
+    public int Seed { get; set; }
+
+    /// <summary>
+    /// Gets the library default: the paper's recipe at a CPU-friendly size, adjusted where the
+    /// project's measurements justify it (docs/defaults.md lists each difference and why).
+    /// </summary>
+    public static DaadOptions Default => new();
+
+    /// <summary>
+    /// Gets the paper's exact recipe: DAAD+ at 256×256, base width 64 capped at 512, division 8,8,1,
+    /// N = 500, T = 1, Adam(2e-4, β = 0.9, 0.999), batch 8, 1000 epochs, λ = 50/0.5/0.5, γ = 0.9,
+    /// flips, mean-squared-error image score without smoothing.
+    /// </summary>
+    public static DaadOptions Paper => new()
+    {
+        Network = new NetworkOptions
+        {
+            Variant = ModelVariant.DaadPlus,
+            ImageSize = 256,
+            Channels = 3,
+            Depth = 4,
+            BaseWidth = 64,
+            MaxWidth = 512,
+            HeightRatio = 8,
+            WidthRatio = 8,
+            ChannelRatio = 1,
+            MemoryItems = 500,
+            MemoryTemperature = 1.0,
+            DiscriminatorBaseWidth = 64,
+            FeatureDimension = 100,
+        },
+        Training = new TrainingOptions
+        {
+            Epochs = 1000,
+            BatchSize = 8,
+            LearningRate = 2e-4,
+            DiscriminatorLearningRate = 2e-4,
+            Beta1 = 0.9,
+            Beta2 = 0.999,
+            ReconstructionWeight = 50,
+            AdversarialWeight = 0.5,
+            AlignmentWeight = 0.5,
+            HorizontalFlip = true,
+            VerticalFlip = true,
+            NormalizeFeatures = false,
+        },
+        Scoring = new ScoringOptions { Gamma = 0.9, SmoothingSigma = 0, ResidualSigma = 0, Pooling = ImageScorePooling.Mean },
+    };
+
+    /// <summary>Returns a deep copy.</summary>
+    public DaadOptions Clone() => new()
+    {
+        Network = Network.Clone(),
+        Training = Training.Clone(),
+        Scoring = Scoring.Clone(),
+        Device = Device,
+        Seed = Seed,
+    };
+}

@@ -1,0 +1,35 @@
+using System.Globalization;
+
+namespace DivideAssemble;
+
+/// <summary>The human-readable description of a trained model that every backend prints the same way (<c>daad info</c>, logs).</summary>
+public static class ModelSummary
+{
+    /// <summary>Describes the variant, geometry, each scale's division and memory, the parameter counts and the calibration.</summary>
+    /// <param name="options">The model's options.</param>
+    /// <param name="generatorParameters">Learnable parameters of the generator, as trained.</param>
+    /// <param name="discriminatorParameters">Learnable parameters of the discriminator (0 without one).</param>
+    /// <param name="calibration">The calibration in force, or <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options describe an impossible network.</exception>
+    public static string Describe(DaadOptions options, long generatorParameters, long discriminatorParameters, ScoreCalibration? calibration)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var n = options.Network;
+        var lines = new List<string>
+        {
+            string.Create(CultureInfo.InvariantCulture, $"{n.Variant} generator, {n.Channels}×{n.ImageSize}×{n.ImageSize} input, depth {n.Depth}, {generatorParameters:N0} parameters"),
+        };
+        lines.AddRange(n.PlanScales().Select(p => "  " + p + (p.HasMemory ? string.Create(CultureInfo.InvariantCulture, $", N={n.MemoryItems}") : string.Empty)));
+        if (n.HasDiscriminator)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  discriminator: {discriminatorParameters:N0} parameters, f_D of {n.FeatureDimension}"));
+        }
+
+        if (calibration is { } c)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  calibration: {c.ImageCount} normal images ({(c.FromHeldOutImages ? "held out" : "training images")}), threshold {c.Threshold:G5}, pixel threshold {c.PixelThreshold:G5}"));
+        }
+
+        return string.Join(Environment.NewLine, lines);
+    }
+}

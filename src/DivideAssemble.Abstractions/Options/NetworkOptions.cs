@@ -1,0 +1,142 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+
+namespace DivideAssemble;
+
+/// <summary>Options of the network: image geometry, widths, depth, block division and memories.</summary>
+public sealed class NetworkOptions
+{
+    /// <summary>The lowest memory temperature the options accept.</summary>
+    public const double MinTemperature = 1e-4;
+
+    /// <summary>The highest memory temperature the options accept.</summary>
+    public const double MaxTemperature = 100;
+
+    /// <summary>The highest hard-shrinkage threshold the options accept (shrinkage needs a threshold below 1).</summary>
+    public const double MaxShrinkThreshold = 0.999;
+
+    /// <summary>Gets or sets the model variant.</summary>
+    /// <value>The default value is <see cref="ModelVariant.Daad"/>.</value>
+    public ModelVariant Variant { get; set; } = ModelVariant.Daad;
+
+    /// <summary>Gets or sets the side S of the square input images, in pixels; must be divisible by 2^<see cref="Depth"/>.</summary>
+    /// <value>The default value is 128.</value>
+    [Range(8, 4096)]
+    public int ImageSize { get; set; } = 128;
+
+    /// <summary>Gets or sets the number of image channels (1 for grey, 3 for RGB).</summary>
+    /// <value>The default value is 3.</value>
+    [Range(1, 4)]
+    public int Channels { get; set; } = 3;
+
+    /// <summary>Gets or sets the number of stride-2 encoder stages L (and decoder stages).</summary>
+    /// <value>The default value is 4.</value>
+    [Range(1, 8)]
+    public int Depth { get; set; } = 4;
+
+    /// <summary>Gets or sets the width of the first encoder stage; stage i has min(BaseWidth·2^i, MaxWidth) channels.</summary>
+    /// <value>The default value is 32 (the paper's network uses 64).</value>
+    [Range(1, 4096)]
+    public int BaseWidth { get; set; } = 32;
+
+    /// <summary>Gets or sets the cap on any stage's width.</summary>
+    /// <value>The default value is 512.</value>
+    [Range(1, 8192)]
+    public int MaxWidth { get; set; } = 512;
+
+    /// <summary>Gets or sets the division ratio along the height, r_h.</summary>
+    /// <value>The default value is 8.</value>
+    [Range(1, 4096)]
+    public int HeightRatio { get; set; } = 8;
+
+    /// <summary>Gets or sets the division ratio along the width, r_w.</summary>
+    /// <value>The default value is 8.</value>
+    [Range(1, 4096)]
+    public int WidthRatio { get; set; } = 8;
+
+    /// <summary>Gets or sets the division ratio along the channels, r_c.</summary>
+    /// <value>The default value is 1.</value>
+    [Range(1, 4096)]
+    public int ChannelRatio { get; set; } = 1;
+
+    /// <summary>Gets or sets a value indicating whether blocks are single pixels at every scale (ratios equal to each scale's height and width).</summary>
+    /// <value>The default value is <see langword="false"/>; <see cref="ModelVariant.MemAE"/> always uses pixel blocks.</value>
+    public bool PerPixel { get; set; }
+
+    /// <summary>Gets or sets the number of items N in each scale's memory bank.</summary>
+    /// <value>The default value is 500 (the paper's best).</value>
+    [Range(1, 100_000)]
+    public int MemoryItems { get; set; } = 500;
+
+    /// <summary>
+    /// Gets or sets the softmax temperature of the memory addressing (eq. 1). At the paper's T = 1
+    /// cosine addressing over hundreds of items is almost uniform; a low temperature makes each block
+    /// read a few items.
+    /// </summary>
+    /// <value>The default value is 0.1 (docs/defaults.md says why); <see cref="DaadOptions.Paper"/> uses 1.</value>
+    [Range(MinTemperature, MaxTemperature)]
+    public double MemoryTemperature { get; set; } = 0.1;
+
+    /// <summary>Gets or sets the MemAE hard-shrinkage threshold in [0, 1); 0 turns shrinkage off.</summary>
+    /// <value>The default value is 0.</value>
+    [Range(0.0, MaxShrinkThreshold)]
+    public double ShrinkThreshold { get; set; }
+
+    /// <summary>
+    /// Gets or sets the 1-based scales whose skip carries a memory (scale 1 is the finest, scale
+    /// <see cref="Depth"/> the bottleneck); empty means every scale.
+    /// </summary>
+    /// <value>The default value is empty (every scale).</value>
+    public IList<int> MemoryScales { get; set; } = new List<int>();
+
+    /// <summary>Gets or sets the first-stage width of the DCGAN discriminator (DAAD+ only).</summary>
+    /// <value>The default value is 32.</value>
+    [Range(1, 4096)]
+    public int DiscriminatorBaseWidth { get; set; } = 32;
+
+    /// <summary>Gets or sets the cap on the discriminator's stage widths.</summary>
+    /// <value>The default value is 512.</value>
+    [Range(1, 8192)]
+    public int DiscriminatorMaxWidth { get; set; } = 512;
+
+    /// <summary>Gets or sets the dimension of the discriminator's semantic features f_D.</summary>
+    /// <value>The default value is 100 (the paper's).</value>
+    [Range(1, 100_000)]
+    public int FeatureDimension { get; set; } = 100;
+
+    /// <summary>Gets a value indicating whether the variant has skip connections.</summary>
+    [JsonIgnore]
+    public bool HasSkips => Variant != ModelVariant.Autoencoder;
+
+    /// <summary>Gets a value indicating whether the variant has memories.</summary>
+    [JsonIgnore]
+    public bool HasMemory => Variant is ModelVariant.MemAE or ModelVariant.Daad or ModelVariant.DaadPlus;
+
+    /// <summary>Gets a value indicating whether the variant has a discriminator.</summary>
+    [JsonIgnore]
+    public bool HasDiscriminator => Variant == ModelVariant.DaadPlus;
+
+    /// <summary>Returns the width of encoder stage <paramref name="stage"/> (0-based): min(BaseWidth·2^stage, MaxWidth).</summary>
+    public int StageWidth(int stage) => (int)Math.Min((long)BaseWidth << Math.Clamp(stage, 0, 30), MaxWidth);
+
+    /// <summary>Returns the geometry of every scale (feature sizes, effective division ratios, capping).</summary>
+    /// <exception cref="ArgumentException">The options describe an impossible network; the message lists every problem as <see cref="DaadOptionsValidator"/> words it.</exception>
+    public IReadOnlyList<ScalePlan> PlanScales()
+    {
+        var errors = DaadOptionsValidator.Collect(this);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid network configuration: " + string.Join(" ", errors));
+        }
+
+        return NetworkPlanner.Plan(this, new List<string>());
+    }
+
+    /// <summary>Returns a deep copy.</summary>
+    public NetworkOptions Clone()
+    {
+        var copy = (NetworkOptions)MemberwiseClone();
+        copy.MemoryScales = new List<int>(MemoryScales);
+        return copy;
+    }
+}

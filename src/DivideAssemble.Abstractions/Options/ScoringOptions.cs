@@ -1,0 +1,62 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace DivideAssemble;
+
+/// <summary>Options of scoring: the anomaly map, the image score and calibration of the thresholds.</summary>
+public sealed class ScoringOptions
+{
+    /// <summary>Gets or sets γ of eq. 7, the weight of the normalised reconstruction score against the alignment score (DAAD+).</summary>
+    /// <value>The default value is 0.9 (the paper's).</value>
+    [Range(0.0, 1.0)]
+    public double Gamma { get; set; } = 0.9;
+
+    /// <summary>
+    /// Gets or sets the standard deviation, in pixels at input resolution, of the Gaussian that
+    /// smooths the anomaly map; 0 turns smoothing off; <see langword="null"/> uses S/32 (4 px at 128×128).
+    /// </summary>
+    /// <value>The default value is <see langword="null"/> (S/32).</value>
+    [Range(0.0, 256.0)]
+    public double? SmoothingSigma { get; set; }
+
+    /// <summary>
+    /// Gets or sets the standard deviation, in pixels, of a Gaussian applied to the signed residual
+    /// x − x̂ (per channel) before it is squared; 0 squares the raw residual (the paper's map).
+    /// Low-passing the residual ignores the fine texture no autoencoder reproduces and keeps
+    /// deviations of local intensity and structure, which is what most defects are.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: S/64 pixels (2 at 128×128, 0.5 at 32×32; docs/defaults.md says why).</value>
+    [Range(0.0, 256.0)]
+    public double? ResidualSigma { get; set; }
+
+    /// <summary>Returns <see cref="SmoothingSigma"/> resolved for an image side <paramref name="imageSize"/>.</summary>
+    public double MapSigma(int imageSize) => SmoothingSigma ?? imageSize / 32.0;
+
+    /// <summary>Returns <see cref="ResidualSigma"/> resolved for an image side <paramref name="imageSize"/>.</summary>
+    public double ResidualFilterSigma(int imageSize) => ResidualSigma ?? imageSize / 64.0;
+
+    /// <summary>Gets or sets how the reconstruction score R(x) is pooled from the anomaly map.</summary>
+    /// <value>The default value is <see cref="ImageScorePooling.Mean"/>.</value>
+    public ImageScorePooling Pooling { get; set; } = ImageScorePooling.Mean;
+
+    /// <summary>Gets or sets the fraction of highest map values averaged by <see cref="ImageScorePooling.TopMean"/>.</summary>
+    /// <value>The default value is 0.01.</value>
+    [Range(1e-6, 1.0)]
+    public double TopFraction { get; set; } = 0.01;
+
+    /// <summary>Gets or sets the false-positive rate on held-back normal images at which the image threshold is calibrated.</summary>
+    /// <value>The default value is 0.05.</value>
+    [Range(0.0, 1.0)]
+    public double TargetFalsePositiveRate { get; set; } = 0.05;
+
+    /// <summary>Gets or sets the fraction of normal pixels allowed above the pixel threshold that draws defect masks.</summary>
+    /// <value>The default value is 0.001.</value>
+    [Range(0.0, 1.0)]
+    public double PixelFalsePositiveRate { get; set; } = 0.001;
+
+    /// <summary>Gets or sets a manual image threshold on the combined score; <see langword="null"/> uses the calibrated one.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public double? Threshold { get; set; }
+
+    /// <summary>Returns a copy.</summary>
+    public ScoringOptions Clone() => (ScoringOptions)MemberwiseClone();
+}

@@ -1,0 +1,112 @@
+namespace DivideAssemble;
+
+/// <summary>
+/// Statistics of normal images measured after training: they normalise R and L before eq. 7 mixes
+/// them and set the decision thresholds.
+/// </summary>
+/// <param name="ReconstructionMean">Mean of R(x) over the calibration images.</param>
+/// <param name="ReconstructionStd">Standard deviation of R(x) (population, floored at 1e-12).</param>
+/// <param name="AlignmentMean">Mean of L(x) (0 without a discriminator).</param>
+/// <param name="AlignmentStd">Standard deviation of L(x) (1 without a discriminator).</param>
+/// <param name="Threshold">Image threshold on the combined score: its (1 − target FPR) quantile over the calibration images.</param>
+/// <param name="PixelThreshold">Anomaly-map threshold: the (1 − pixel FPR) quantile of the calibration images' map values.</param>
+/// <param name="ImageCount">Number of normal images the statistics come from.</param>
+/// <param name="FromHeldOutImages">Whether those images were held back from training (otherwise training images were used).</param>
+public sealed record ScoreCalibration(
+    double ReconstructionMean,
+    double ReconstructionStd,
+    double AlignmentMean,
+    double AlignmentStd,
+    double Threshold,
+    double PixelThreshold,
+    int ImageCount,
+    bool FromHeldOutImages)
+{
+    private const int MaxCalibrationPixels = 4_000_000;
+
+    /// <summary>
+    /// The combined score of eq. 7 from raw R and L: <c>R̃ = (R − μ_R)/σ_R</c>, <c>L̃ = (L − μ_L)/σ_L</c>,
+    /// <c>A = γ·R̃ + (1 − γ)·L̃</c>, or <c>A = R̃</c> without an alignment error.
+    /// </summary>
+    public double Combine(double reconstructionError, double? alignmentError, double gamma)
+    {
+        double r = (reconstructionError - ReconstructionMean) / ReconstructionStd;
+        if (alignmentError is not { } l)
+        {
+            return r;
+        }
+
+        return (gamma * r) + ((1 - gamma) * ((l - AlignmentMean) / AlignmentStd));
+    }
+
+    /// <summary>
+    /// Measures a calibration from results of normal images (their raw R, L and maps; the results'
+    /// own calibrated scores are ignored): z-score statistics of R and L, the image threshold at
+    /// <see cref="ScoringOptions.TargetFalsePositiveRate"/> and the pixel threshold at
+    /// <see cref="ScoringOptions.PixelFalsePositiveRate"/> (over at most 4 M map values).
+    /// </summary>
+    /// <param name="normalResults">Results of normal images.</param>
+    /// <param name="scoring">The scoring options (γ and the target rates).</param>
+    /// <param name="heldOut">Whether the images were held back from training.</param>
+    /// <exception cref="ArgumentException">No result was given, or the results mix images with and without an alignment error.</exception>
+    public static ScoreCalibration Measure(IReadOnlyList<AnomalyResult> normalResults, ScoringOptions scoring, bool heldOut)
+    {
+        ArgumentNullException.ThrowIfNull(normalResults);
+        ArgumentNullException.ThrowIfNull(scoring);
+        if (normalResults.Count == 0)
+        {
+            throw new ArgumentException("Calibration needs at least one normal image.", nameof(normalResults));
+        }
+
+        bool alignment = normalResults[0].AlignmentError is not null;
+        if (normalResults.Any(r => (r.AlignmentError is not null) != alignment))
+        {
+            throw new ArgumentException("Some results have an alignment error and some do not; calibrate results of one model.", nameof(normalResults));
+        }
+
+        var rs = normalResults.Select(r => r.ReconstructionError).ToList();
+        var ls = alignment ? normalResults.Select(r => r.AlignmentError!.Value).ToList() : null;
+        var pixels = new List<double>();
+        foreach (var result in normalResults)
+        {
+            var map = result.AnomalyMap;
+            int stride = Math.Max(1, (int)((long)map.Length * normalResults.Count / MaxCalibrationPixels));
+            for (int p = 0; p < map.Length; p += stride)
+            {
+                pixels.Add(map[p]);
+            }
+        }
+
+        var (rMean, rStd) = MeanStd(rs);
+        var (lMean, lStd) = ls is null ? (0.0, 1.0) : MeanStd(ls);
+        var calibration = new ScoreCalibration(rMean, rStd, lMean, lStd, double.NaN, double.NaN, rs.Count, heldOut);
+        var combined = rs.Select((r, i) => calibration.Combine(r, ls?[i], scoring.Gamma)).ToList();
+        return calibration with
+        {
+            Threshold = Quantile(combined, 1 - scoring.TargetFalsePositiveRate),
+            PixelThreshold = Quantile(pixels, 1 - scoring.PixelFalsePositiveRate),
+        };
+    }
+
+    /// <summary>The q-quantile (linear interpolation, as numpy's default) of <paramref name="values"/>.</summary>
+    internal static double Quantile(IReadOnlyList<double> values, double q)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var sorted = values.OrderBy(v => v).ToArray();
+        double pos = Math.Clamp(q, 0, 1) * (sorted.Length - 1);
+        int lo = (int)Math.Floor(pos);
+        int hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + ((pos - lo) * (sorted[hi] - sorted[lo]));
+    }
+
+    private static (double Mean, double Std) MeanStd(List<double> values)
+    {
+        double mean = values.Average();
+        double variance = values.Sum(v => (v - mean) * (v - mean)) / values.Count;
+        return (mean, Math.Max(Math.Sqrt(variance), 1e-12));
+    }
+}

@@ -1,5 +1,6 @@
 using DivideAssemble.Hosting;
 using DivideAssemble.Imaging;
+using DivideAssemble.Onnx;
 
 namespace DivideAssemble.Samples.ScoringService;
 
@@ -7,8 +8,9 @@ namespace DivideAssemble.Samples.ScoringService;
 /// A minimal web API that scores uploaded images with a trained model: <c>POST /score</c> with the
 /// image file as the request body (PNG, JPEG or BMP) returns the score, the decision and the defect
 /// regions as JSON; <c>GET /model</c> describes the model. The model is loaded when the service starts
-/// (a bad path or a damaged file stops it with a message naming the file); which backend reads it is
-/// decided by the file's content.
+/// (a bad path or a damaged file stops it with a message naming the file); which backend reads it — a
+/// <c>.daad</c> model on TorchSharp or an exported <c>.onnx</c> model on ONNX Runtime — is decided by the
+/// file's content, so switching backends is a change of configuration (<c>Model:ModelPath</c>).
 /// </summary>
 public static class ScoringApp
 {
@@ -22,6 +24,7 @@ public static class ScoringApp
         builder.Services
             .AddDivideAssemble()
             .AddTorchSharp()
+            .AddOnnxRuntime()
             .Options.BindConfiguration("Model");
         configure?.Invoke(builder);
 

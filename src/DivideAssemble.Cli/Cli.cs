@@ -56,7 +56,10 @@ internal static class Cli
         daad compare --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
                      (--models daad,ae,... | --divisions "2,2,1;4,4,1;8,8,1;pixel") [--model daad] [training options]
                      [--out <table.md>]
+        daad export  --model <model.daad> --out <model.onnx>
+                     writes the trained model as ONNX (opset 17) for ONNX Runtime, OpenVINO, TensorRT or a model server
         daad info    <model file>
+        score, eval and info read a .daad model or an exported .onnx model (told apart by content)
         daad soak    [--folder <images>] [--steps 300] [--images 2000] [--image-size 64] [--model ...] [--width W] [--max-growth 5]
                      trains and scores for a while and checks that resident memory stays flat (exit 1 if it grows more)
         Add --verbose to any command for stack traces on errors.
@@ -82,8 +85,9 @@ internal static class Cli
                 "score" => Score(a, stdout, stderr),
                 "compare" => Compare(a, stdout),
                 "info" => Info(a, stdout),
+                "export" => Export(a, stdout),
                 "soak" => SoakCommand(a, stdout),
-                _ => throw new UsageException($"unknown command '{a.Command}'; use one of: train, eval, score, compare, info, soak"),
+                _ => throw new UsageException($"unknown command '{a.Command}'; use one of: train, eval, score, compare, info, export, soak"),
             };
         }
         catch (Exception ex)
@@ -307,6 +311,22 @@ internal static class Cli
         bool flat = f.IsFlat(maxGrowth);
         stdout.WriteLine(flat ? $"memory is flat (growth under {maxGrowth} %)" : $"memory grew by more than {maxGrowth} %");
         return flat ? 0 : 1;
+    }
+
+    private static int Export(Arguments a, TextWriter stdout)
+    {
+        string modelPath = a.Required("model");
+        string output = a.Required("out");
+        a.RejectUnknown();
+        using var model = Models.Load(modelPath, "cpu");
+        var detector = model.Scorer as AnomalyDetector
+            ?? throw new UsageException($"export: '{modelPath}' is already an exported model; export reads a .daad model file");
+        foreach (string file in detector.ExportOnnx(output))
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"written {file} ({new FileInfo(file).Length:N0} bytes)"));
+        }
+
+        return 0;
     }
 
     private static int Info(Arguments a, TextWriter stdout)

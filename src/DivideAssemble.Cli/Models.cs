@@ -1,4 +1,5 @@
 using DivideAssemble.Hosting;
+using DivideAssemble.Onnx;
 
 namespace DivideAssemble.Cli;
 
@@ -22,7 +23,7 @@ internal sealed class LoadedModel : IDisposable
 /// <summary>Loads a model file with the backend that its content names (<c>.daad</c>: TorchSharp, <c>.onnx</c>: ONNX Runtime).</summary>
 internal static class Models
 {
-    public static IReadOnlyList<IAnomalyScorerBackend> Backends { get; } = new IAnomalyScorerBackend[] { new TorchSharpBackend() };
+    public static IReadOnlyList<IAnomalyScorerBackend> Backends { get; } = new IAnomalyScorerBackend[] { new TorchSharpBackend(), new OnnxRuntimeBackend() };
 
     public static LoadedModel Load(string path, string? device)
     {
@@ -30,6 +31,7 @@ internal static class Models
         string summary = scorer switch
         {
             AnomalyDetector d => d.Summary(),
+            OnnxAnomalyScorer o => o.Summary(),
             _ => ModelSummary.Describe(scorer.Options, 0, 0, scorer.Calibration),
         };
         return new LoadedModel(scorer, summary);

@@ -1,4 +1,5 @@
 using DivideAssemble.Data;
+using DivideAssemble.Export;
 using DivideAssemble.Persistence;
 using DivideAssemble.Torch;
 using DivideAssemble.Training;
@@ -254,6 +255,36 @@ public sealed class AnomalyDetector : IAnomalyDetector
             }
 
             return result;
+        });
+    }
+
+    /// <summary>
+    /// Exports the trained, calibrated model as one ONNX file (opset 17, IR version 8) that ONNX Runtime,
+    /// OpenVINO or TensorRT run without libtorch: input <c>images</c> <c>[N, C, S, S]</c> in [-1, 1];
+    /// outputs <c>scores</c> (the calibrated A(x)), the raw <c>R</c> and (DAAD+) <c>L</c>, <c>maps</c>
+    /// <c>[N, S, S]</c> and <c>reconstructions</c>; metadata with the options, calibration, thresholds and
+    /// the preprocessing contract (docs/deployment.md). Weights above 1 GiB go to an external data file
+    /// beside the model (named after its content). The file is written atomically.
+    /// </summary>
+    /// <param name="path">The <c>.onnx</c> file to write.</param>
+    /// <returns>The files written: the model, and its external data file when there is one.</returns>
+    /// <exception cref="InvalidOperationException">The detector is untrained or uncalibrated.</exception>
+    public IReadOnlyList<string> ExportOnnx(string path) => ExportOnnx(path, OnnxExporter.DefaultExternalThreshold);
+
+    /// <summary>Exports as <see cref="ExportOnnx(string)"/> with weights above <paramref name="externalThreshold"/> bytes in external data (tests use a small threshold).</summary>
+    internal IReadOnlyList<string> ExportOnnx(string path, long externalThreshold)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return Read(() =>
+        {
+            if (!trained || Calibration is not { } calibration)
+            {
+                throw new InvalidOperationException(!trained
+                    ? "Only a trained detector can be exported: call Fit, or load a trained model file, first."
+                    : "The detector has no calibration to export: call Calibrate with normal images first.");
+            }
+
+            return OnnxExporter.Export(path, generator, discriminator, options, calibration, GeneratorParameterCount, DiscriminatorParameterCount, externalThreshold);
         });
     }
 

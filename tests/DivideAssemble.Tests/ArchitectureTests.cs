@@ -35,7 +35,9 @@ public sealed class ArchitectureTests
         ("DivideAssemble.Abstractions", Array.Empty<string>(), false),
         ("DivideAssemble", new[] { "DivideAssemble.Abstractions" }, true),
         ("DivideAssemble.Imaging", new[] { "DivideAssemble.Abstractions" }, false),
-        ("daad", new[] { "DivideAssemble.Abstractions", "DivideAssemble", "DivideAssemble.Imaging" }, true),
+        ("DivideAssemble.Onnx", new[] { "DivideAssemble.Abstractions" }, false),
+        ("OnnxScoring", new[] { "DivideAssemble.Abstractions", "DivideAssemble.Imaging", "DivideAssemble.Onnx" }, false),
+        ("daad", new[] { "DivideAssemble.Abstractions", "DivideAssemble", "DivideAssemble.Imaging", "DivideAssemble.Onnx" }, true),
     };
 
     [Test]
@@ -95,6 +97,8 @@ public sealed class ArchitectureTests
 
     [TestCase("src/DivideAssemble.Abstractions")]
     [TestCase("src/DivideAssemble.Imaging")]
+    [TestCase("src/DivideAssemble.Onnx")]
+    [TestCase("samples/OnnxScoring")]
     public void Packages_that_only_score_restore_without_TorchSharp_or_libtorch(string project)
     {
         string assets = Path.Combine(ReadmeExampleTests.RepositoryRoot(), project, "obj", "project.assets.json");

@@ -108,6 +108,64 @@ public sealed class CliTests : TempFolderTest
     }
 
     [Test]
+    public async Task Export_then_score_eval_and_info_read_the_onnx_model_like_the_daad_model()
+    {
+        TestImages.MvtecCategory(dir, "tiny", train: 12, good: 2, defects: new[] { "blob" }, perDefect: 3, size: 32);
+        string category = Path.Combine(dir, "tiny");
+        string daad = Path.Combine(dir, "tiny.daad"), onnx = Path.Combine(dir, "tiny.onnx");
+        var (code, _, stderr) = await Run("train", "--data", category, "--format", "mvtec", "--model", "daad+", "--image-size", "32", "--division", "4,4,1",
+            "--memory", "10", "--epochs", "1", "--batch", "4", "--width", "8", "--depth", "3", "--seed", "1", "--out", daad);
+        code.Should().Be(0, stderr);
+
+        (code, var stdout, stderr) = await Run("export", "--model", daad, "--out", onnx);
+        code.Should().Be(0, stderr);
+        stdout.Should().Contain($"written {onnx}");
+
+        // score: the same lines, byte for byte up to the last printed digit.
+        string folder = Path.Combine(category, "test");
+        var (_, fromDaad, _) = await Run("score", "--model", daad, folder);
+        var (scoreCode, fromOnnx, scoreErr) = await Run("score", "--model", onnx, folder);
+        scoreCode.Should().Be(0, scoreErr);
+        Lines(fromOnnx).Select(Key).Should().Equal(Lines(fromDaad).Select(Key));
+        Lines(fromOnnx).Select(Score).Should().Equal(Lines(fromDaad).Select(Score), (a, b) => Math.Abs(a - b) < 2e-3);
+
+        // eval: the same metrics; info: the same description and options.
+        var (_, evalDaad, _) = await Run("eval", "--model", daad, "--data", category, "--format", "mvtec", "--report", Path.Combine(dir, "d.json"));
+        var (evalCode, evalOnnx, evalErr) = await Run("eval", "--model", onnx, "--data", category, "--format", "mvtec", "--report", Path.Combine(dir, "o.json"));
+        evalCode.Should().Be(0, evalErr);
+        Lines(evalOnnx).Last().Should().Be(Lines(evalDaad).Last());
+        var (_, infoDaad, _) = await Run("info", daad);
+        var (infoCode, infoOnnx, _) = await Run("info", onnx);
+        infoCode.Should().Be(0);
+        infoOnnx.Should().Be(infoDaad);
+
+        // Options that change the baked-in graph are refused on an .onnx with one line.
+        (code, stdout, stderr) = await Run("eval", "--model", onnx, "--data", category, "--format", "mvtec", "--report", Path.Combine(dir, "p.json"), "--pooling", "max");
+        code.Should().Be(2);
+        stderr.Trim().Should().StartWith("error: --pooling, --smoothing and --residual-smoothing change the scoring graph baked into the exported model").And.NotContain("\n");
+
+        static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        static string Key(string line) => line.Split('\t')[0] + "\t" + line.Split('\t')[2];
+        static double Score(string line) => double.Parse(line.Split('\t')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Test]
+    public async Task The_onnx_scoring_sample_scores_a_folder_with_onnx_runtime_only()
+    {
+        TestImages.MvtecCategory(dir, "tiny", train: 12, good: 2, defects: new[] { "blob" }, perDefect: 2, size: 32);
+        string daad = Path.Combine(dir, "m.daad"), onnx = Path.Combine(dir, "m.onnx");
+        var (code, _, stderr) = await Run("train", "--data", Path.Combine(dir, "tiny"), "--format", "mvtec", "--model", "daad", "--image-size", "32", "--division", "4,4,1",
+            "--memory", "10", "--epochs", "1", "--batch", "4", "--width", "8", "--depth", "3", "--out", daad);
+        code.Should().Be(0, stderr);
+        (await Run("export", "--model", daad, "--out", onnx)).Code.Should().Be(0);
+
+        using var output = new StringWriter();
+        DivideAssemble.Samples.OnnxScoring.OnnxScoringSample.Run(new[] { onnx, Path.Combine(dir, "tiny", "test") }, output).Should().Be(0, output.ToString());
+        output.ToString().Should().Contain("backend ONNX Runtime").And.Contain("of 4 images anomalous");
+        DivideAssemble.Samples.OnnxScoring.OnnxScoringSample.Backends.Select(b => b.Name).Should().Equal("ONNX Runtime");
+    }
+
+    [Test]
     [Category("Slow")]
     public async Task Soak_reports_resident_memory_and_its_exit_code_follows_the_growth_it_printed()
     {

@@ -92,6 +92,7 @@ public sealed class DetectorTests : TempFolderTest
         r.IsAnomalous.Should().Be(r.Score > r.Threshold);
     }
 
+    [Category("Slow")]
     [Test]
     public void Resuming_a_checkpoint_continues_the_loss_curve_of_an_uninterrupted_run()
     {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using DivideAssemble.Onnx;
 using DivideAssemble.Samples.ScoringService;
 using FluentAssertions;
 using Microsoft.AspNetCore.Hosting;
@@ -89,6 +90,42 @@ public sealed class HostingTests : TempFolderTest
         ((float)scorer.Score(Image(3)).Score).Should().Be(expected);
         scorer.Calibration.Should().NotBeNull();
         await host.StopAsync();
+    }
+
+    [Test]
+    public async Task With_both_backends_the_files_content_chooses_and_the_scores_agree()
+    {
+        using var scope = NewDisposeScope();
+        string daad = Path.Combine(dir, "model.daad"), onnx = Path.Combine(dir, "model.onnx");
+        using (var detector = DetectorTests.Trained(ModelVariant.Daad, epochs: 1))
+        {
+            detector.Save(daad);
+            detector.ExportOnnx(onnx);
+        }
+
+        var scores = new List<double>();
+        foreach (string path in new[] { daad, onnx })
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Services.AddDivideAssemble(o => o.ModelPath = path).AddTorchSharp().AddOnnxRuntime();
+            using var host = builder.Build();
+            await host.StartAsync();
+            var scorer = host.Services.GetRequiredService<IAnomalyScorer>();
+            scorer.GetType().Name.Should().Be(path.EndsWith(".onnx", StringComparison.Ordinal) ? "OnnxAnomalyScorer" : "AnomalyDetector");
+            scores.Add(scorer.Score(Image(3)).Score);
+            await host.StopAsync();
+        }
+
+        scores[1].Should().BeApproximately(scores[0], 1e-3);
+
+        // A renamed file is still read by its content.
+        string disguised = Path.Combine(dir, "model.bin");
+        File.Copy(onnx, disguised);
+        var b = Host.CreateApplicationBuilder();
+        b.Services.AddDivideAssemble(o => o.ModelPath = disguised).AddTorchSharp().AddOnnxRuntime();
+        using var h = b.Build();
+        await h.StartAsync();
+        h.Services.GetRequiredService<IAnomalyScorer>().GetType().Name.Should().Be("OnnxAnomalyScorer");
     }
 
     [Test]

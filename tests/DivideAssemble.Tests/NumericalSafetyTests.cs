@@ -12,6 +12,7 @@ namespace DivideAssemble.Tests;
 /// </summary>
 public sealed class NumericalSafetyTests : TorchTest
 {
+    [Category("Slow")]
     [TestCase(1)]
     [TestCase(3)]
     public void Generator_and_discriminator_gradients_stay_finite_on_a_poisoned_heap(int channels)

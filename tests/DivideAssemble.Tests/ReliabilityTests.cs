@@ -132,6 +132,7 @@ public sealed class ReliabilityTests : TempFolderTest
         loaded.Score(probe)[0].Score.Should().BeApproximately(first.Score(probe)[0].Score, 1e-6);
     }
 
+    [Category("Slow")]
     [Test]
     public void Fuzzed_image_bytes_always_give_a_managed_error_or_an_image()
     {
@@ -158,6 +159,7 @@ public sealed class ReliabilityTests : TempFolderTest
         decoded.Should().BeGreaterThan(100, "some mutations leave a decodable image; they must decode to a consistent buffer");
     }
 
+    [Category("Slow")]
     [Test]
     public void Fuzzed_model_bytes_always_give_a_managed_error()
     {

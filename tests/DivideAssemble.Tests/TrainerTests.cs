@@ -38,6 +38,7 @@ public sealed class TrainerTests : TempFolderTest
         summary.StoppedEarly.Should().BeFalse();
     }
 
+    [Category("Slow")]
     [Test]
     public void A_resumed_run_keeps_the_best_epoch_of_the_epochs_before_the_interruption()
     {

@@ -6,6 +6,7 @@ namespace DivideAssemble.Tests;
 
 public sealed class TrainingTests : TorchTest
 {
+    [Category("Slow")]
     [TestCase(ModelVariant.Daad)]
     [TestCase(ModelVariant.DaadPlus)]
     public void A_short_real_training_run_separates_normal_from_anomalous(ModelVariant variant)

@@ -32,12 +32,8 @@ internal static class ModelFile
     private static readonly byte[] Magic = "DAADMDL\n"u8.ToArray();
     private static readonly byte[] EndMarker = "DAADEND!"u8.ToArray();
 
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = false,
-        Converters = { new JsonStringEnumConverter() },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    /// <summary>The header's JSON settings: those of <see cref="ModelMetadata.Json"/>, shared with exported models.</summary>
+    public static JsonSerializerOptions Json => ModelMetadata.Json;
 
     public static void Write(Stream stream, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null, IReadOnlyDictionary<string, Tensor>? bestWeights = null)
     {

@@ -31,8 +31,24 @@ internal static class AnomalyMaps
             return maps;
         }
 
+        var (k, radius) = GaussianKernel(sigma, maps.shape[^1]);
+        using var scope = NewDisposeScope();
+        var kernel = tensor(k, device: maps.device);
+        var x = maps.unsqueeze(1);
+        x = nn.functional.pad(x, new long[] { radius, radius, radius, radius }, PaddingModes.Reflect);
+        x = nn.functional.conv2d(x, kernel.reshape(1, 1, 1, -1));
+        x = nn.functional.conv2d(x, kernel.reshape(1, 1, -1, 1));
+        return x.squeeze(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The normalised 1-d Gaussian of <paramref name="sigma"/> pixels, truncated at 3σ (at least 1 and at
+    /// most <paramref name="size"/> − 1 pixels, so reflect padding stays inside the image); the export
+    /// writes the same kernel into the ONNX graph.
+    /// </summary>
+    public static (float[] Kernel, int Radius) GaussianKernel(double sigma, long size)
+    {
         int radius = Math.Max(1, (int)Math.Ceiling(3 * sigma));
-        long size = maps.shape[^1];
         radius = (int)Math.Min(radius, size - 1);
         var k = new float[(2 * radius) + 1];
         double total = 0;
@@ -47,14 +63,11 @@ internal static class AnomalyMaps
             k[i] = (float)(k[i] / total);
         }
 
-        using var scope = NewDisposeScope();
-        var kernel = tensor(k, device: maps.device);
-        var x = maps.unsqueeze(1);
-        x = nn.functional.pad(x, new long[] { radius, radius, radius, radius }, PaddingModes.Reflect);
-        x = nn.functional.conv2d(x, kernel.reshape(1, 1, 1, -1));
-        x = nn.functional.conv2d(x, kernel.reshape(1, 1, -1, 1));
-        return x.squeeze(1).MoveToOuterDisposeScope();
+        return (k, radius);
     }
+
+    /// <summary>The number of map values <see cref="ImageScorePooling.TopMean"/> averages for a map of <paramref name="pixels"/> values.</summary>
+    public static int TopCount(long pixels, double topFraction) => (int)Math.Max(1, (long)Math.Round(pixels * topFraction));
 
     /// <summary>Pools maps <c>[B, S, S]</c> into one score per image <c>[B]</c>.</summary>
     public static Tensor Pool(Tensor rawMaps, Tensor smoothedMaps, ImageScorePooling pooling, double topFraction)
@@ -67,8 +80,7 @@ internal static class AnomalyMaps
                 return smoothedMaps.flatten(1).amax(new long[] { 1 });
             case ImageScorePooling.TopMean:
                 var flat = smoothedMaps.flatten(1);
-                long k = Math.Max(1, (long)Math.Round(flat.shape[1] * topFraction));
-                return flat.topk((int)k, 1).values.mean(new long[] { 1 });
+                return flat.topk(TopCount(flat.shape[1], topFraction), 1).values.mean(new long[] { 1 });
             default:
                 throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown pooling.");
         }

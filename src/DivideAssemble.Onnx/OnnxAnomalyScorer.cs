@@ -1,0 +1,253 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace DivideAssemble.Onnx;
+
+/// <summary>
+/// Scores with a model exported by <c>AnomalyDetector.ExportOnnx</c>, on ONNX Runtime — no TorchSharp, no
+/// libtorch. It offers the same <see cref="IAnomalyScorer"/> as the TorchSharp detector: images of any
+/// size go through the same <see cref="ImagePreprocessing"/>, raw scores and maps come from the graph,
+/// and results are built by <see cref="AnomalyResult.FromRaw"/> with the calibration in force (the one
+/// stored in the file until <see cref="Calibrate"/> or <see cref="UseCalibration"/> replaces it).
+/// </summary>
+/// <remarks>
+/// Thread safety: <see cref="Score(IReadOnlyList{FloatImage})"/> and the other scoring calls may run on
+/// many threads at once (ONNX Runtime's session is safe for concurrent runs; each call has its own
+/// buffers). Replacing the calibration swaps one reference: a call that is under way finishes with the
+/// calibration it started with.
+/// </remarks>
+public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
+{
+    private readonly InferenceSession session;
+    private readonly OnnxModelFile file;
+    private readonly string[] outputNames;
+    private volatile ScoreCalibration calibration;
+    private bool disposed;
+
+    private OnnxAnomalyScorer(OnnxModelFile file, InferenceSession session, string path)
+    {
+        this.file = file;
+        this.session = session;
+        calibration = file.Calibration;
+        Path = path;
+        outputNames = file.Outputs.Select(o => o.Name).ToArray();
+    }
+
+    /// <summary>Gets the model file.</summary>
+    public string Path { get; }
+
+    /// <inheritdoc />
+    public DaadOptions Options => file.Options.Clone();
+
+    /// <inheritdoc />
+    public int ImageSize => file.Options.Network.ImageSize;
+
+    /// <inheritdoc />
+    public int Channels => file.Options.Network.Channels;
+
+    /// <inheritdoc />
+    public ScoreCalibration? Calibration => calibration;
+
+    /// <summary>Gets the calibration the file was exported with.</summary>
+    public ScoreCalibration ExportedCalibration => file.Calibration;
+
+    /// <summary>Gets the version of the library that exported the model.</summary>
+    public string ExporterVersion => file.LibraryVersion;
+
+    /// <summary>Gets the learnable parameters of the trained generator (from the file's metadata).</summary>
+    public long GeneratorParameterCount => file.GeneratorParameters;
+
+    /// <summary>Gets the learnable parameters of the trained discriminator (0 without one).</summary>
+    public long DiscriminatorParameterCount => file.DiscriminatorParameters;
+
+    /// <summary>Gets every metadata entry of the file.</summary>
+    public IReadOnlyDictionary<string, string> Metadata => file.Metadata;
+
+    /// <summary>Loads an exported model onto the CPU with ONNX Runtime's default threads.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not an intact model exported by DivideAssemble (the message names the file and the field), or ONNX Runtime refuses it.</exception>
+    public static OnnxAnomalyScorer Load(string path) => Load(path, null, 0);
+
+    /// <summary>Loads an exported model.</summary>
+    /// <param name="path">The <c>.onnx</c> file (its external data file, if any, beside it).</param>
+    /// <param name="device">The execution provider: <c>cpu</c> (or <see langword="null"/>), <c>cuda</c>, <c>cuda:N</c>, <c>dml</c>, <c>dml:N</c>, <c>openvino</c>; the native ONNX Runtime package the application references must include it.</param>
+    /// <param name="intraOpThreads">Threads of one inference (0: ONNX Runtime's default).</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not an intact model exported by DivideAssemble, or ONNX Runtime refuses it.</exception>
+    /// <exception cref="ArgumentException">The device is unknown, or its execution provider is not in the native package.</exception>
+    public static OnnxAnomalyScorer Load(string path, string? device, int intraOpThreads)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(intraOpThreads);
+        var file = OnnxModelFile.Read(path);
+        using var sessionOptions = new SessionOptions();
+        sessionOptions.IntraOpNumThreads = intraOpThreads;
+        sessionOptions.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
+        AddProvider(sessionOptions, device);
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(path, sessionOptions);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new InvalidDataException($"ONNX Runtime cannot load '{path}': {ex.Message}", ex);
+        }
+
+        return new OnnxAnomalyScorer(file, session, path);
+    }
+
+    /// <summary>Returns the model's description, as <c>daad info</c> prints it for a <c>.daad</c> file.</summary>
+    public string Summary() => ModelSummary.Describe(file.Options, file.GeneratorParameters, file.DiscriminatorParameters, calibration);
+
+    /// <inheritdoc />
+    public AnomalyResult Score(FloatImage image) => Score(new[] { image ?? throw new ArgumentNullException(nameof(image)) })[0];
+
+    /// <inheritdoc />
+    public IReadOnlyList<AnomalyResult> Score(IReadOnlyList<FloatImage> images)
+    {
+        var current = calibration;
+        return Run(Batch(images), images.Count).Raw.Select(r => AnomalyResult.FromRaw(r, current, file.Options.Scoring)).ToList();
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<AnomalyResult> Score(IImageSource images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var current = calibration;
+        var reader = new ImageBatchReader(images, Channels, ImageSize);
+        var results = new List<AnomalyResult>(images.Count);
+        foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), file.Options.Training.BatchSize, cancellationToken))
+        {
+            results.AddRange(Run(batch.Data[..(batch.Indices.Count * reader.ImageLength)], batch.Indices.Count).Raw.Select(r => AnomalyResult.FromRaw(r, current, file.Options.Scoring)));
+        }
+
+        return results;
+    }
+
+    /// <inheritdoc />
+    public ScoreCalibration Calibrate(IImageSource normalImages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(normalImages);
+        if (normalImages.Count == 0)
+        {
+            throw new ArgumentException("Calibration needs at least one normal image.", nameof(normalImages));
+        }
+
+        var results = Score(normalImages, cancellationToken);
+        var measured = ScoreCalibration.Measure(results, file.Options.Scoring, heldOut: true);
+        calibration = measured;
+        return measured;
+    }
+
+    /// <inheritdoc />
+    public void UseCalibration(ScoreCalibration calibration)
+    {
+        ArgumentNullException.ThrowIfNull(calibration);
+        this.calibration = calibration;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!disposed)
+        {
+            disposed = true;
+            session.Dispose();
+        }
+    }
+
+    /// <summary>Runs the graph on <paramref name="count"/> model-ready images; returns raw scores per image and the graph's own calibrated scores.</summary>
+    internal (IReadOnlyList<RawScore> Raw, float[] Scores) Run(float[] batch, int count)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        int c = Channels, s = ImageSize;
+        CheckFinite(batch, count, c * s * s);
+        using var input = OrtValue.CreateTensorValueFromMemory(batch, new long[] { count, c, s, s });
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, new[] { ModelMetadata.InputName }, new[] { input }, outputNames);
+        float[] Output(string name) => outputs[Array.IndexOf(outputNames, name)].GetTensorDataAsSpan<float>().ToArray();
+        var scores = Output(ModelMetadata.ScoresOutput);
+        var r = Output(ModelMetadata.ReconstructionErrorOutput);
+        var l = file.Options.Network.HasDiscriminator ? Output(ModelMetadata.AlignmentErrorOutput) : null;
+        var maps = Output(ModelMetadata.MapsOutput);
+        var recon = Output(ModelMetadata.ReconstructionsOutput);
+        var raw = new RawScore[count];
+        for (int i = 0; i < count; i++)
+        {
+            raw[i] = new RawScore(r[i], l?[i], maps.AsSpan(i * s * s, s * s).ToArray(), recon.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c);
+        }
+
+        return (raw, scores);
+    }
+
+    private float[] Batch(IReadOnlyList<FloatImage> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0)
+        {
+            throw new ArgumentException("There are no images to score.", nameof(images));
+        }
+
+        int length = Channels * ImageSize * ImageSize;
+        var data = new float[images.Count * length];
+        for (int i = 0; i < images.Count; i++)
+        {
+            ImagePreprocessing.ToModelInput(images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images)), Channels, ImageSize, data.AsSpan(i * length, length));
+        }
+
+        return data;
+    }
+
+    private static void CheckFinite(float[] images, int count, int length)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            foreach (float v in images.AsSpan(i * length, length))
+            {
+                if (!float.IsFinite(v))
+                {
+                    throw new ArgumentException($"Image {i} of the batch (of {count}) holds NaN or infinite values; scores would be meaningless.", nameof(images));
+                }
+            }
+        }
+    }
+
+    private static void AddProvider(SessionOptions options, string? device)
+    {
+        string name = (device ?? "cpu").Trim().ToLowerInvariant();
+        int index = 0;
+        int colon = name.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0)
+        {
+            if (!int.TryParse(name[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index))
+            {
+                throw new ArgumentException($"Device '{device}' has no valid index after ':'.", nameof(device));
+            }
+
+            name = name[..colon];
+        }
+
+        try
+        {
+            switch (name)
+            {
+                case "cpu":
+                    break;
+                case "cuda":
+                    options.AppendExecutionProvider_CUDA(index);
+                    break;
+                case "dml" or "directml":
+                    options.AppendExecutionProvider_DML(index);
+                    break;
+                case "openvino":
+                    options.AppendExecutionProvider_OpenVINO(colon > 0 ? device![(colon + 1)..] : string.Empty);
+                    break;
+                default:
+                    throw new ArgumentException($"Device '{device}' is not an execution provider this scorer knows; use cpu, cuda[:N], dml[:N] or openvino.", nameof(device));
+            }
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            throw new ArgumentException($"The '{name}' execution provider is not available: reference the native ONNX Runtime package that has it (for CUDA, Microsoft.ML.OnnxRuntime.Gpu) and check the driver. ({ex.Message})", nameof(device), ex);
+        }
+    }
+}

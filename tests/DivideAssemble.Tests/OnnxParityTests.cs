@@ -1,0 +1,125 @@
+using DivideAssemble.Onnx;
+using FluentAssertions;
+using NUnit.Framework;
+using static TorchSharp.torch;
+
+namespace DivideAssemble.Tests;
+
+/// <summary>
+/// An exported model on ONNX Runtime scores like the TorchSharp detector it came from: raw R and L to
+/// 1e-4 relative, maps and reconstructions to 1e-4 of their largest value, calibrated scores to 1e-3,
+/// the same decisions — for every variant and division, grey and colour, 32 and 64 px, batches of 1 and 5.
+/// </summary>
+public sealed class OnnxParityTests : TempFolderTest
+{
+    private static readonly (ModelVariant Variant, string Division)[] Models =
+    {
+        (ModelVariant.Autoencoder, "-"),
+        (ModelVariant.AutoencoderSkip, "-"),
+        (ModelVariant.MemAE, "pixel"),
+        (ModelVariant.Daad, "pixel"),
+        (ModelVariant.Daad, "1,1,1"),
+        (ModelVariant.Daad, "8,8,1"),
+        (ModelVariant.Daad, "16,16,4"),
+        (ModelVariant.Daad, "4,4,2"),
+        (ModelVariant.DaadPlus, "8,8,1"),
+        (ModelVariant.DaadPlus, "16,16,4"),
+    };
+
+    public static IEnumerable<TestCaseData> Cases() =>
+        from m in Models
+        from channels in new[] { 1, 3 }
+        from size in new[] { 32, 64 }
+        select new TestCaseData(m.Variant, m.Division, channels, size).SetName($"Onnx_parity({m.Variant}, {m.Division}, {channels}ch, {size}px)");
+
+    [TestCaseSource(nameof(Cases))]
+    public void Onnx_runtime_scores_like_the_torchsharp_detector(ModelVariant variant, string division, int channels, int size) =>
+        CheckParity(variant, division, channels, size, _ => { });
+
+    [TestCase(ImageScorePooling.Max, 0.0, 0.0, 0.0)]
+    [TestCase(ImageScorePooling.TopMean, 1.5, 0.0, 0.0)]
+    [TestCase(ImageScorePooling.Mean, 0.0, 3.0, 0.05)]
+    public void Scoring_options_are_baked_into_the_graph_alike(ImageScorePooling pooling, double residualSigma, double mapSigma, double shrink) =>
+        CheckParity(ModelVariant.Daad, "4,4,1", 1, 32, o =>
+        {
+            o.Scoring.Pooling = pooling;
+            o.Scoring.ResidualSigma = residualSigma;
+            o.Scoring.SmoothingSigma = mapSigma;
+            o.Network.ShrinkThreshold = shrink;
+        });
+
+    internal static AnomalyDetector Train(ModelVariant variant, string division, int channels, int size, Action<DaadOptions> configure)
+    {
+        var builder = DaadBuilder.Create()
+            .WithVariant(variant)
+            .WithImageSize(size)
+            .WithChannels(channels)
+            .WithArchitecture(3, 8, 32)
+            .WithMemory(20)
+            .WithTraining(1, 8)
+            .WithSeed(5)
+            .Configure(o => o.Network.DiscriminatorBaseWidth = 8);
+        if (division == "pixel")
+        {
+            builder.WithPixelBlocks();
+        }
+        else if (division != "-")
+        {
+            var r = division.Split(',').Select(int.Parse).ToArray();
+            builder.WithBlockDivision(r[0], r[1], r[2]);
+        }
+
+        builder.Configure(configure);
+        var detector = builder.Build();
+        detector.Fit(new TensorImageSource(Synthetic.Textures(16, size, 1, false, channels)));
+        return detector;
+    }
+
+    private void CheckParity(ModelVariant variant, string division, int channels, int size, Action<DaadOptions> configure)
+    {
+        using var scope = NewDisposeScope();
+        using var detector = Train(variant, division, channels, size, configure);
+        string path = Path.Combine(dir, "model.onnx");
+        detector.ExportOnnx(path).Should().Equal(Path.GetFullPath(path));
+        using var onnx = OnnxAnomalyScorer.Load(path);
+        onnx.Options.Should().BeEquivalentTo(detector.Options);
+        onnx.Calibration.Should().Be(detector.Calibration);
+
+        var images = cat(new[] { Synthetic.Textures(3, size, 21, false, channels), Synthetic.Textures(2, size, 22, true, channels) });
+        foreach (int batch in new[] { 1, 5 })
+        {
+            var x = images.narrow(0, 0, batch);
+            var expected = detector.Score(x);
+            var floats = x.contiguous().data<float>().ToArray();
+            var (raw, graphScores) = onnx.Run(floats, batch);
+            var actual = onnx.Score(Enumerable.Range(0, batch).Select(i => new FloatImage(channels, size, size, floats.AsSpan(i * channels * size * size, channels * size * size).ToArray())).ToList());
+            for (int i = 0; i < batch; i++)
+            {
+                var e = expected[i];
+                string at = $"image {i} of {batch}";
+                Relative(raw[i].ReconstructionError, e.ReconstructionError).Should().BeLessThan(1e-4, $"R, {at}");
+                if (variant == ModelVariant.DaadPlus)
+                {
+                    Relative(raw[i].AlignmentError!.Value, e.AlignmentError!.Value).Should().BeLessThan(1e-4, $"L, {at}");
+                }
+                else
+                {
+                    raw[i].AlignmentError.Should().BeNull();
+                }
+
+                MaxDifference(raw[i].AnomalyMap, e.AnomalyMap).Should().BeLessThanOrEqualTo(1e-4 * e.AnomalyMap.Max(Math.Abs), $"map, {at}");
+                MaxDifference(raw[i].Reconstruction, e.Reconstruction).Should().BeLessThanOrEqualTo(1e-4 * e.Reconstruction.Max(Math.Abs), $"reconstruction, {at}");
+                actual[i].Score.Should().BeApproximately(e.Score, 1e-3, $"calibrated score, {at}");
+                ((double)graphScores[i]).Should().BeApproximately(e.Score, 1e-3 * Math.Max(1, Math.Abs(e.Score)), $"the graph's own 'scores' output, {at}");
+                if (Math.Abs(e.Score - e.Threshold) > 1e-3)
+                {
+                    actual[i].IsAnomalous.Should().Be(e.IsAnomalous, $"decision, {at}");
+                }
+            }
+        }
+    }
+
+    private static double Relative(double a, double b) => Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-12);
+
+    private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
+}

@@ -47,6 +47,59 @@ public sealed class BlockMemoryTests : TorchTest
         TensorAssert.MaxAbsDiff(divided, copies).Should().BeLessThan(1e-6);
     }
 
+    [TestCase(40, 64, 1.0)]
+    [TestCase(40, 64, 0.1)]
+    [TestCase(50, 16, 0.1)]
+    [TestCase(50, 16, 0.5)]
+    public void The_hand_written_backward_equals_float64_autograd_of_equations_1_and_2(int items, int dimension, double temperature)
+    {
+        using var scope = NewDisposeScope();
+        using var memory = new BlockMemory(items, dimension, temperature);
+        var queries = randn(3, 7, dimension);
+        queries[0, 0] = zeros(dimension); // a zero query: its norm is clamped, and it must get a finite gradient
+        var upstream = randn(3, 7, dimension);
+
+        var q = queries.clone().requires_grad_(true);
+        var read = memory.forward(q);
+        read.backward(new[] { upstream });
+
+        // Reference: eq. 1–2 written out with float64 autograd.
+        var q64 = queries.to(float64).requires_grad_(true);
+        var m64 = memory.Items.detach().to(float64).requires_grad_(true);
+        var flat = q64.reshape(-1, dimension);
+        var cos = flat.mm(m64.t()) / (flat.norm(1, keepdim: true, p: 2).clamp_min(1e-12) * m64.norm(1, keepdim: true, p: 2).clamp_min(1e-12).t());
+        var reference = (cos / temperature).softmax(-1).mm(m64).reshape(q64.shape);
+        reference.backward(new[] { upstream.to(float64) });
+
+        TensorAssert.MaxAbsDiff(read.to(float64), reference).Should().BeLessThan(1e-5);
+        MaxRelative(q.grad!, q64.grad!).Should().BeLessThan(1e-4, "query gradient");
+        MaxRelative(memory.Items.grad!, m64.grad!).Should().BeLessThan(1e-4, "item gradient");
+        q.grad!.isfinite().all().item<bool>().Should().BeTrue();
+    }
+
+    [Test]
+    public void The_hand_written_backward_and_autograd_give_the_same_gradients_in_both_formulations()
+    {
+        foreach (bool copies in new[] { false, true })
+        {
+            using var scope = NewDisposeScope();
+            using var memory = new BlockMemory(30, 24, temperature: 0.2) { NormaliseCopies = copies };
+            var queries = randn(5, 24);
+            var grads = new List<(Tensor Q, Tensor M)>();
+            foreach (bool fused in new[] { true, false })
+            {
+                memory.FusedBackward = fused;
+                memory.Items.grad?.zero_();
+                var q = queries.clone().requires_grad_(true);
+                (memory.forward(q) * queries).sum().backward();
+                grads.Add((q.grad!.clone(), memory.Items.grad!.clone()));
+            }
+
+            MaxRelative(grads[0].Q, grads[1].Q).Should().BeLessThan(1e-4, $"queries, copies {copies}");
+            MaxRelative(grads[0].M, grads[1].M).Should().BeLessThan(1e-4, $"items, copies {copies}");
+        }
+    }
+
     [Test]
     public void Weights_are_non_negative_and_sum_to_one()
     {
@@ -108,6 +161,10 @@ public sealed class BlockMemoryTests : TorchTest
     }
 
     private static double MaxAbs(Tensor t) => t.abs().max().to(float64).item<double>();
+
+    /// <summary>The largest difference relative to the reference's largest magnitude.</summary>
+    private static double MaxRelative(Tensor actual, Tensor reference) =>
+        (actual.to(float64) - reference.to(float64)).abs().max().item<double>() / Math.Max(reference.abs().max().to(float64).item<double>(), 1e-30);
 
     private static BlockMemory MakeMemory(double temperature, double shrink)
     {

@@ -1,3 +1,4 @@
+using DivideAssemble.Modules;
 using DivideAssemble.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -102,9 +103,19 @@ public sealed class BlockMemory : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var flat = Flatten(queries);
-        var read = AddressFlat(flat).mm(Items);
+        bool copies = NormaliseCopies ?? ItemDimension < ItemCount;
+        var read = ShrinkThreshold == 0 && (FusedBackward ?? true) && is_grad_enabled() && (flat.requires_grad || Items.requires_grad)
+            ? MemoryRead.Read(flat, Items, Temperature, copies)
+            : AddressFlat(flat).mm(Items);
         return read.reshape(queries.shape).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Gets or sets whether training runs eq. 1–2 through <see cref="MemoryRead"/>'s hand-written backward
+    /// (<see langword="null"/>, the default: yes, unless shrinkage is on) or through autograd op by op
+    /// (kept to check the two against each other and to measure the difference, docs/benchmarks.md).
+    /// </summary>
+    internal bool? FusedBackward { get; set; }
 
     /// <summary>
     /// Returns the mean addressing entropy (in nats) of the given weights <c>[..., N]</c>:

@@ -2,16 +2,17 @@ namespace DivideAssemble;
 
 /// <summary>
 /// A labelled validation set made from normal images only: every normal image appears once as it is
-/// (label 0) and once with a synthetic defect painted in (label 1, with its mask). The defects are a
-/// patch cut from another image and pasted elsewhere, a stain (an ellipse pulled towards a random grey)
-/// and a scratch (a thick line of a random grey), chosen and placed by a seeded generator, in coordinates
-/// relative to the image so that any read size paints the same defect. The pasted patch is mirrored and
-/// its contrast halved towards a random grey, so it differs from the texture around it.
+/// (label 0) and once with one synthetic defect painted in (label 1, with its exact mask). The defects
+/// are chosen to resemble the ones inspection finds, each kind at <b>faint</b> as well as <b>strong</b>
+/// contrast (they alternate): an irregular blob (a mask from smooth fractal noise, as Perlin noise gives)
+/// filled with foreign texture; a cut-and-paste patch of another normal image; a thin curved scratch;
+/// and a stain (a soft-edged region pulled towards another grey). Everything is drawn by a seeded
+/// generator in coordinates relative to the image, so any read size paints the same defect.
 /// </summary>
 /// <remarks>
-/// Use it to choose settings (block division, memory size, temperature) without looking at a real test
-/// set: train on some normal images and validate on the rest through this source. Synthetic defects are
-/// not real ones; the ranking of settings they give is evidence, not proof.
+/// Use it to choose settings without a real test set: train on some normal images and validate on the
+/// rest through this source (<c>daad train --select</c> does). Synthetic defects are not real ones; the
+/// ranking of settings they give is evidence, not proof (docs/results.md compares it with real test sets).
 /// </remarks>
 public sealed class SyntheticDefects : ILabeledImageSource
 {
@@ -39,23 +40,26 @@ public sealed class SyntheticDefects : ILabeledImageSource
         defects = new Defect[normals.Count];
         for (int i = 0; i < defects.Length; i++)
         {
-            var kind = (DefectKind)(i % 3);
-            int donor = (i + 1 + random.Next(normals.Count - 1)) % normals.Count;
-            double cx = 0.2 + (0.6 * random.NextDouble()), cy = 0.2 + (0.6 * random.NextDouble());
-            double a = kind == DefectKind.Scratch ? 0.15 + (0.15 * random.NextDouble()) : 0.06 + (0.08 * random.NextDouble());
-            double b = kind == DefectKind.Scratch ? 0.008 + (0.012 * random.NextDouble()) : 0.06 + (0.08 * random.NextDouble());
-            double angle = Math.PI * random.NextDouble();
-            double sx = 0.2 + (0.6 * random.NextDouble()), sy = 0.2 + (0.6 * random.NextDouble());
-            float grey = (float)((random.NextDouble() * 2) - 1);
-            defects[i] = new Defect(kind, donor, cx, cy, a, b, angle, sx, sy, grey);
+            var kind = (DefectKind)(i % 4);
+            bool faint = (i / 4) % 2 == 0;
+            defects[i] = Defect.Draw(kind, faint, i, normals.Count, random);
         }
     }
 
-    private enum DefectKind
+    /// <summary>The kinds of synthetic defect.</summary>
+    public enum DefectKind
     {
-        Patch,
-        Stain,
-        Scratch,
+        /// <summary>An irregular region (fractal-noise mask) filled with foreign texture.</summary>
+        Blob = 0,
+
+        /// <summary>A patch of another normal image pasted elsewhere, mirrored.</summary>
+        CutPaste = 1,
+
+        /// <summary>A thin curved line brighter or darker than its surroundings.</summary>
+        Scratch = 2,
+
+        /// <summary>A soft-edged region pulled towards another grey level.</summary>
+        Stain = 3,
     }
 
     /// <inheritdoc />
@@ -64,11 +68,30 @@ public sealed class SyntheticDefects : ILabeledImageSource
     /// <inheritdoc />
     public bool HasMasks => true;
 
+    /// <summary>Returns the kind and contrast of the defect of image <paramref name="index"/> (for the anomalous half).</summary>
+    public (DefectKind Kind, bool Faint) Describe(int index)
+    {
+        CheckIndex(index);
+        if (index < normals.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index, "The first half of the set is the normal images, without defects.");
+        }
+
+        var d = defects[index - normals.Count];
+        return (d.Kind, d.Faint);
+    }
+
     /// <inheritdoc />
     public string GetName(int index)
     {
         CheckIndex(index);
-        return index < normals.Count ? normals.GetName(index) : $"{normals.GetName(index - normals.Count)} (synthetic {defects[index - normals.Count].Kind.ToString().ToLowerInvariant()})";
+        if (index < normals.Count)
+        {
+            return normals.GetName(index);
+        }
+
+        var d = defects[index - normals.Count];
+        return $"{normals.GetName(index - normals.Count)} (synthetic {(d.Faint ? "faint" : "strong")} {d.Kind.ToString().ToLowerInvariant()})";
     }
 
     /// <inheritdoc />
@@ -92,19 +115,21 @@ public sealed class SyntheticDefects : ILabeledImageSource
         var d = defects[i];
         normals.Read(i, channels, size, destination);
         float[]? donor = null;
-        if (d.Kind == DefectKind.Patch)
+        if (d.Kind == DefectKind.CutPaste)
         {
             donor = new float[channels * size * size];
             normals.Read(d.Donor, channels, size, donor);
         }
 
         int plane = size * size;
+        var local = LocalMean(destination, channels, size, d);
         for (int y = 0; y < size; y++)
         {
             for (int x = 0; x < size; x++)
             {
                 double u = (x + 0.5) / size, v = (y + 0.5) / size;
-                if (!d.Contains(u, v))
+                double weight = d.Weight(u, v);
+                if (weight <= 0)
                 {
                     continue;
                 }
@@ -112,17 +137,21 @@ public sealed class SyntheticDefects : ILabeledImageSource
                 for (int c = 0; c < channels; c++)
                 {
                     int at = (c * plane) + (y * size) + x;
-                    destination[at] = d.Kind switch
+                    float original = destination[at];
+                    double target = d.Kind switch
                     {
-                        DefectKind.Patch => (0.5f * donor![(c * plane) + DonorOffset(d, u, v, size)]) + (0.5f * d.Grey),
-                        DefectKind.Stain => (0.4f * destination[at]) + (0.6f * d.Grey),
-                        _ => d.Grey,
+                        DefectKind.Blob => local[c] + (d.Shift * d.Texture(u, v, c)),
+                        DefectKind.CutPaste => donor![(c * plane) + d.DonorOffset(u, v, size)] + (d.Shift * 0.5),
+                        DefectKind.Scratch => original + d.Shift,
+                        _ => original + d.Shift,
                     };
+                    destination[at] = (float)Math.Clamp(original + (d.Alpha * weight * (target - original)), -1.0, 1.0);
                 }
             }
         }
     }
 
+    /// <summary>Returns the ground truth of image <paramref name="index"/>: every pixel the defect changes, a stain's soft edge included.</summary>
     /// <inheritdoc />
     public BinaryMask? ReadMask(int index)
     {
@@ -135,7 +164,7 @@ public sealed class SyntheticDefects : ILabeledImageSource
             {
                 for (int x = 0; x < maskSize; x++)
                 {
-                    pixels[(y * maskSize) + x] = d.Contains((x + 0.5) / maskSize, (y + 0.5) / maskSize);
+                    pixels[(y * maskSize) + x] = d.Weight((x + 0.5) / maskSize, (y + 0.5) / maskSize) > 0;
                 }
             }
         }
@@ -143,12 +172,32 @@ public sealed class SyntheticDefects : ILabeledImageSource
         return new BinaryMask(maskSize, maskSize, pixels);
     }
 
-    private static int DonorOffset(Defect d, double u, double v, int size)
+    /// <summary>The mean of each channel around the defect, so foreign texture sits on the local grey level.</summary>
+    private static double[] LocalMean(Span<float> image, int channels, int size, Defect d)
     {
-        // Mirrored in both directions so that the pasted texture runs against its surroundings.
-        int x = Math.Clamp((int)((d.SourceX - (u - d.X)) * size), 0, size - 1);
-        int y = Math.Clamp((int)((d.SourceY - (v - d.Y)) * size), 0, size - 1);
-        return (y * size) + x;
+        var mean = new double[channels];
+        int plane = size * size, count = 0;
+        int x0 = Math.Max(0, (int)((d.X - (2 * d.Radius)) * size)), x1 = Math.Min(size - 1, (int)((d.X + (2 * d.Radius)) * size));
+        int y0 = Math.Max(0, (int)((d.Y - (2 * d.Radius)) * size)), y1 = Math.Min(size - 1, (int)((d.Y + (2 * d.Radius)) * size));
+        for (int y = y0; y <= y1; y++)
+        {
+            for (int x = x0; x <= x1; x++)
+            {
+                for (int c = 0; c < channels; c++)
+                {
+                    mean[c] += image[(c * plane) + (y * size) + x];
+                }
+
+                count++;
+            }
+        }
+
+        for (int c = 0; c < channels; c++)
+        {
+            mean[c] /= Math.Max(1, count);
+        }
+
+        return mean;
     }
 
     private void CheckIndex(int index)
@@ -159,21 +208,173 @@ public sealed class SyntheticDefects : ILabeledImageSource
         }
     }
 
-    private readonly record struct Defect(DefectKind Kind, int Donor, double X, double Y, double A, double B, double Angle, double SourceX, double SourceY, float Grey)
+    /// <summary>One defect, in coordinates relative to the image (0..1).</summary>
+    private sealed class Defect
     {
-        public bool Contains(double u, double v)
+        private const int Lattice = 8;
+        private readonly double[] noise = new double[Lattice * Lattice * 2];
+        private readonly double[] texture = new double[Lattice * Lattice];
+
+        public DefectKind Kind { get; private init; }
+
+        public bool Faint { get; private init; }
+
+        public double X { get; private init; }
+
+        public double Y { get; private init; }
+
+        public double Radius { get; private init; }
+
+        public double Alpha { get; private init; }
+
+        public double Shift { get; private init; }
+
+        public int Donor { get; private init; }
+
+        private double Angle { get; init; }
+
+        private double Width { get; init; }
+
+        private double SourceX { get; init; }
+
+        private double SourceY { get; init; }
+
+        private double BendX { get; init; }
+
+        private double BendY { get; init; }
+
+        private double TextureFrequency { get; init; }
+
+        public static Defect Draw(DefectKind kind, bool faint, int index, int count, Random random)
         {
-            double dx = u - X, dy = v - Y;
-            if (Kind == DefectKind.Patch)
+            double sign = random.Next(2) == 0 ? -1 : 1;
+            var d = new Defect
             {
-                return Math.Abs(dx) <= A && Math.Abs(dy) <= B;
+                Kind = kind,
+                Faint = faint,
+                X = 0.2 + (0.6 * random.NextDouble()),
+                Y = 0.2 + (0.6 * random.NextDouble()),
+                Radius = kind switch
+                {
+                    DefectKind.Scratch => 0.12 + (0.16 * random.NextDouble()),
+                    DefectKind.Stain => 0.06 + (0.1 * random.NextDouble()),
+                    _ => 0.05 + (0.08 * random.NextDouble()),
+                },
+                Angle = Math.PI * random.NextDouble(),
+                Width = 0.006 + (0.01 * random.NextDouble()),
+                Donor = (index + 1 + random.Next(count - 1)) % count,
+                SourceX = 0.2 + (0.6 * random.NextDouble()),
+                SourceY = 0.2 + (0.6 * random.NextDouble()),
+                BendX = (random.NextDouble() - 0.5) * 0.5,
+                BendY = (random.NextDouble() - 0.5) * 0.5,
+                TextureFrequency = 2 + (4 * random.NextDouble()),
+
+                // Faint: a visible but low-contrast change (about 20–45 grey levels, or a third of a pasted patch); strong: unmistakable.
+                Alpha = kind == DefectKind.CutPaste || kind == DefectKind.Blob ? (faint ? 0.3 + (0.15 * random.NextDouble()) : 0.85 + (0.15 * random.NextDouble())) : 1.0,
+                Shift = sign * kind switch
+                {
+                    DefectKind.Scratch => faint ? 0.16 + (0.2 * random.NextDouble()) : 0.7 + (0.5 * random.NextDouble()),
+                    DefectKind.Stain => faint ? 0.1 + (0.12 * random.NextDouble()) : 0.45 + (0.3 * random.NextDouble()),
+                    DefectKind.Blob => faint ? 0.3 : 0.8,
+                    _ => faint ? 0.1 : 0.3,
+                },
+            };
+            for (int k = 0; k < d.noise.Length; k++)
+            {
+                d.noise[k] = random.NextDouble();
             }
 
-            double along = (dx * Math.Cos(Angle)) + (dy * Math.Sin(Angle));
-            double across = (-dx * Math.Sin(Angle)) + (dy * Math.Cos(Angle));
-            return Kind == DefectKind.Stain
-                ? ((along * along) / (A * A)) + ((across * across) / (B * B)) <= 1
-                : Math.Abs(along) <= A && Math.Abs(across) <= B;
+            for (int k = 0; k < d.texture.Length; k++)
+            {
+                d.texture[k] = (random.NextDouble() * 2) - 1;
+            }
+
+            return d;
+        }
+
+        /// <summary>How strongly the defect covers (u, v): 0 outside, 1 inside, soft at a stain's edge.</summary>
+        public double Weight(double u, double v)
+        {
+            double dx = u - X, dy = v - Y;
+            switch (Kind)
+            {
+                case DefectKind.Scratch:
+                    return DistanceToCurve(u, v) <= Width / 2 ? 1 : 0;
+                case DefectKind.CutPaste:
+                {
+                    double along = (dx * Math.Cos(Angle)) + (dy * Math.Sin(Angle));
+                    double across = (-dx * Math.Sin(Angle)) + (dy * Math.Cos(Angle));
+                    return Math.Abs(along) <= Radius && Math.Abs(across) <= Radius * 0.6 ? 1 : 0;
+                }
+
+                case DefectKind.Stain:
+                {
+                    double r = Math.Sqrt((dx * dx) + (dy * dy * 1.6)) / Radius;
+                    return r >= 1 ? 0 : r <= 0.75 ? 1 : (1 - r) / 0.25;
+                }
+
+                default:
+                {
+                    // A blob: fractal value noise, thresholded inside a disc, so the outline is irregular.
+                    double r = Math.Sqrt((dx * dx) + (dy * dy)) / Radius;
+                    if (r >= 1.6)
+                    {
+                        return 0;
+                    }
+
+                    double n = Noise(dx / Radius, dy / Radius, 0) + (0.5 * Noise(2 * dx / Radius, 2 * dy / Radius, 1));
+                    return n / 1.5 > 0.35 + (0.3 * r * r) ? 1 : 0;
+                }
+            }
+        }
+
+        /// <summary>The foreign texture of a blob at (u, v) in [-1, 1]: smooth noise at its own frequency, unlike the image's.</summary>
+        public double Texture(double u, double v, int channel)
+        {
+            double s = TextureFrequency / Radius;
+            double gx = ((u - X) * s) + (channel * 1.7), gy = ((v - Y) * s) + (channel * 0.9);
+            return Interpolate(texture, gx, gy);
+        }
+
+        /// <summary>Where the pasted patch reads its pixel: the donor around (SourceX, SourceY), mirrored in both directions.</summary>
+        public int DonorOffset(double u, double v, int size)
+        {
+            int x = Math.Clamp((int)((SourceX - (u - X)) * size), 0, size - 1);
+            int y = Math.Clamp((int)((SourceY - (v - Y)) * size), 0, size - 1);
+            return (y * size) + x;
+        }
+
+        private double Noise(double gx, double gy, int octave) => Interpolate(noise.AsSpan(octave * Lattice * Lattice, Lattice * Lattice), (gx + 1.6) * 2, (gy + 1.6) * 2);
+
+        private static double Interpolate(ReadOnlySpan<double> lattice, double gx, double gy)
+        {
+            gx = ((gx % Lattice) + Lattice) % Lattice;
+            gy = ((gy % Lattice) + Lattice) % Lattice;
+            int x0 = (int)gx, y0 = (int)gy, x1 = (x0 + 1) % Lattice, y1 = (y0 + 1) % Lattice;
+            double fx = Smooth(gx - x0), fy = Smooth(gy - y0);
+            double top = (lattice[(y0 * Lattice) + x0] * (1 - fx)) + (lattice[(y0 * Lattice) + x1] * fx);
+            double bottom = (lattice[(y1 * Lattice) + x0] * (1 - fx)) + (lattice[(y1 * Lattice) + x1] * fx);
+            return (top * (1 - fy)) + (bottom * fy);
+        }
+
+        private static double Smooth(double t) => t * t * (3 - (2 * t));
+
+        /// <summary>The distance from (u, v) to the scratch, a quadratic Bézier through the centre, bent by (BendX, BendY).</summary>
+        private double DistanceToCurve(double u, double v)
+        {
+            double cx = Math.Cos(Angle) * Radius, cy = Math.Sin(Angle) * Radius;
+            double p0x = X - cx, p0y = Y - cy, p2x = X + cx, p2y = Y + cy;
+            double p1x = X + (BendX * Radius), p1y = Y + (BendY * Radius);
+            double best = double.MaxValue;
+            const int Steps = 48;
+            for (int k = 0; k <= Steps; k++)
+            {
+                double t = (double)k / Steps, a = (1 - t) * (1 - t), b = 2 * (1 - t) * t, c = t * t;
+                double px = (a * p0x) + (b * p1x) + (c * p2x), py = (a * p0y) + (b * p1y) + (c * p2y);
+                best = Math.Min(best, ((u - px) * (u - px)) + ((v - py) * (v - py)));
+            }
+
+            return Math.Sqrt(best);
         }
     }
 }

@@ -78,6 +78,21 @@ internal sealed class AdamOptimizer : IDisposable
         using var negativeStep = (-learningRate / biasCorrection1).ToScalar();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+
+        // Guarded, the update stays in place and is made a no-op on the device when the flag is false:
+        // the gradient is zeroed (so nothing non-finite reaches the moments), the moments' decay becomes
+        // 1, and the step's denominator becomes infinite (so the parameter gains m/∞ = 0). Three passes
+        // over each parameter more than the unguarded update, and no extra allocation.
+        Tensor? skip = null, firstDecay = null, secondDecay = null, stepDivisor = null;
+        if (apply is not null)
+        {
+            skip = apply.logical_not();
+            var keep = apply.to(float32);
+            firstDecay = where(apply, full_like(keep, beta1Scalar), ones_like(keep));
+            secondDecay = where(apply, full_like(keep, beta2Scalar), ones_like(keep));
+            stepDivisor = keep;
+        }
+
         for (int i = 0; i < parameters.Length; i++)
         {
             var grad = parameters[i].grad;
@@ -91,24 +106,33 @@ internal sealed class AdamOptimizer : IDisposable
                 grad = grad.add(parameters[i], weightDecayScalar);
             }
 
-            if (apply is null)
+            if (skip is not null)
             {
-                firstMoments[i].mul_(beta1Scalar).add_(grad, oneMinusBeta1);
-                secondMoments[i].mul_(beta2Scalar).addcmul_(grad, grad, oneMinusBeta2);
-                var denominator = secondMoments[i].sqrt().div_(sqrtCorrection2).add_(epsilonScalar, ScalarMath.One);
-                parameters[i].addcdiv_(firstMoments[i], denominator, negativeStep);
+                grad.masked_fill_(skip, ScalarMath.Zero);
+            }
+
+            var first = firstMoments[i];
+            var second = secondMoments[i];
+            if (skip is null)
+            {
+                first.mul_(beta1Scalar);
+                second.mul_(beta2Scalar);
             }
             else
             {
-                // The same arithmetic as above on copies, committed only where the flag holds; when it
-                // does not, the parameter gains 0/1 (a NaN gradient never reaches it).
-                var first = firstMoments[i].mul(beta1Scalar).add_(grad, oneMinusBeta1);
-                var second = secondMoments[i].mul(beta2Scalar).addcmul_(grad, grad, oneMinusBeta2);
-                var denominator = second.sqrt().div_(sqrtCorrection2).add_(epsilonScalar, ScalarMath.One);
-                firstMoments[i].copy_(where(apply, first, firstMoments[i]));
-                secondMoments[i].copy_(where(apply, second, secondMoments[i]));
-                parameters[i].addcdiv_(where(apply, first, zeros_like(first)), where(apply, denominator, ones_like(denominator)), negativeStep);
+                first.mul_(firstDecay!);
+                second.mul_(secondDecay!);
             }
+
+            first.add_(grad, oneMinusBeta1);
+            second.addcmul_(grad, grad, oneMinusBeta2);
+            var denominator = second.sqrt().div_(sqrtCorrection2).add_(epsilonScalar, ScalarMath.One);
+            if (stepDivisor is not null)
+            {
+                denominator.div_(stepDivisor);
+            }
+
+            parameters[i].addcdiv_(first, denominator, negativeStep);
         }
 
         GC.KeepAlive(this);

@@ -9,6 +9,12 @@ internal static class ScalarMath
     /// <summary>The alpha of plain additions, alive for the whole process (TorchSharp's one-argument <c>add</c> converts 1 implicitly).</summary>
     public static readonly Scalar One = 1.ToScalar();
 
+    /// <summary>−1, alive for the whole process: the value of in-place subtractions such as <c>addcmul_(a, b, MinusOne)</c>.</summary>
+    public static readonly Scalar MinusOne = (-1).ToScalar();
+
+    /// <summary>0, alive for the whole process: the value of <c>masked_fill_</c> and similar calls.</summary>
+    public static readonly Scalar Zero = 0.ToScalar();
+
     /// <summary><c>a + b</c> without TorchSharp's implicit alpha.</summary>
     public static Tensor Sum(Tensor a, Tensor b) => a.add(b, One);
 

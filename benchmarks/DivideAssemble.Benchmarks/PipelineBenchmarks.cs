@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using DivideAssemble.Onnx;
+using DivideAssemble.Torch;
+using DivideAssemble.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,9 +11,7 @@ namespace DivideAssemble.Benchmarks;
 [Config(typeof(PipelineConfig))]
 public class PipelineBenchmarks
 {
-    private AnomalyDetector detector = null!;
-    private optim.Optimizer optimizer = null!;
-    private Tensor images = null!;
+    private Pipeline.Model model = null!;
 
     [Params(64, 128, 256)]
     public int Size { get; set; }
@@ -22,29 +23,24 @@ public class PipelineBenchmarks
     public void Setup()
     {
         torch.set_num_threads(Environment.ProcessorCount);
-        detector = Pipeline.Build(Variant, Size);
-        optimizer = optim.Adam(detector.Generator.parameters(), 1e-4);
-        images = (rand(Shapes.Batch, 3, Size, Size) * 2) - 1;
-        Pipeline.Calibrate(detector, images);
+        model = new Pipeline.Model(Variant, Size);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         Console.WriteLine($"// peak working set {Variant} {Size}: {Pipeline.PeakRssMegabytes():F0} MB");
-        optimizer.Dispose();
-        images.Dispose();
-        detector.Dispose();
+        model.Dispose();
     }
 
     [Benchmark(Description = "training step")]
-    public void TrainingStep() => Pipeline.TrainingStep(detector, optimizer, images);
+    public void TrainingStep() => model.TrainingStep();
 
     [Benchmark(Description = "scoring batch")]
-    public void ScoringBatch() => Pipeline.Score(detector, images);
+    public void ScoringBatch() => model.Score();
 }
 
-/// <summary>Pipeline operations shared by BenchmarkDotNet and the quick mode.</summary>
+/// <summary>Pipeline operations shared by BenchmarkDotNet and the quick and pipeline modes.</summary>
 internal static class Pipeline
 {
     public static AnomalyDetector Build(ModelVariant variant, int size, int width = 32)
@@ -54,24 +50,10 @@ internal static class Pipeline
         options.Network.Variant = variant;
         options.Network.ImageSize = size;
         options.Network.Channels = 3;
+        options.Training.Epochs = 1;
+        options.Training.ValidationFraction = 0.25;
         return new AnomalyDetector(options);
     }
-
-    public static void Calibrate(AnomalyDetector detector, Tensor images) =>
-        detector.Calibrate(new TensorImageSource(images));
-
-    public static void TrainingStep(AnomalyDetector detector, optim.Optimizer optimizer, Tensor images)
-    {
-        using var scope = NewDisposeScope();
-        detector.Generator.train();
-        var recon = detector.Generator.forward(images);
-        var loss = DivideAssemble.Torch.ScalarMath.Mul(nn.functional.mse_loss(recon, images), 50);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-    }
-
-    public static void Score(AnomalyDetector detector, Tensor images) => detector.Score(images);
 
     /// <summary>Resets the kernel's peak-RSS counter (Linux); returns false elsewhere.</summary>
     public static bool ResetPeakRss()
@@ -105,4 +87,75 @@ internal static class Pipeline
     }
 
     public static double RssMegabytes() => System.Diagnostics.Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024);
+
+    /// <summary>A detector at one size with the library's own training step (Adam, the DAAD loss), a batch of 8 images, and optionally its ONNX export on ONNX Runtime.</summary>
+    internal sealed class Model : IDisposable
+    {
+        private readonly AnomalyDetector detector;
+        private readonly AdamOptimizer optimizer;
+        private readonly DivideAssemble.Training.TrainingStep step;
+        private readonly Tensor images;
+        private readonly string? onnxFolder;
+        private readonly OnnxAnomalyScorer? onnx;
+
+        public Model(ModelVariant variant, int size, int width = 32, bool withOnnx = false)
+        {
+            detector = Build(variant, size, width);
+            images = (rand(Shapes.Batch, 3, size, size) * 2) - 1;
+            var floats = images.data<float>().ToArray();
+            int length = 3 * size * size;
+            Batch = Enumerable.Range(0, Shapes.Batch).Select(i => new FloatImage(3, size, size, floats.AsSpan(i * length, length).ToArray())).ToArray();
+            if (withOnnx)
+            {
+                detector.Fit(new TensorImageSource(images)); // an export needs a trained, calibrated model
+            }
+
+            var options = detector.Options.Training;
+            optimizer = new AdamOptimizer(detector.Generator.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
+            step = new DivideAssemble.Training.TrainingStep(options, detector.Generator, null, optimizer, null);
+            if (withOnnx)
+            {
+                onnxFolder = Directory.CreateTempSubdirectory("daad-bench-").FullName;
+                string path = Path.Combine(onnxFolder, "model.onnx");
+                detector.ExportOnnx(path);
+                onnx = OnnxAnomalyScorer.Load(path, "cpu", Environment.ProcessorCount);
+            }
+        }
+
+        public IReadOnlyList<FloatImage> Batch { get; }
+
+        public AnomalyDetector Detector => detector;
+
+        public AdamOptimizer Optimizer => optimizer;
+
+        public Tensor Images => images;
+
+        public void TrainingStep()
+        {
+            using var scope = NewDisposeScope();
+            detector.Generator.train();
+            step.Run(images);
+            detector.Generator.eval();
+        }
+
+        public void Score() => detector.Score(Batch);
+
+        public void ScoreOne() => detector.Score(Batch[0]);
+
+        public void ScoreOnnx() => onnx!.Score(Batch);
+
+        public void ScoreOneOnnx() => onnx!.Score(Batch[0]);
+
+        public void Dispose()
+        {
+            onnx?.Dispose();
+            optimizer.Dispose();
+            images.Dispose();
+            detector.Dispose();
+            if (onnxFolder is not null)
+            {
+                Directory.Delete(onnxFolder, recursive: true);
+            }
+        }
+    }
 }

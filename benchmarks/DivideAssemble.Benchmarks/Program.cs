@@ -9,6 +9,20 @@ if (args.Contains("--quick"))
     return 0;
 }
 
+if (args.Contains("--profile"))
+{
+    // dotnet run -c Release --project benchmarks/DivideAssemble.Benchmarks -- --profile [repetitions]
+    var counts = args.Where(a => int.TryParse(a, out _)).Select(int.Parse).ToArray();
+    ProfileMode.Run(Console.Out, counts.Length > 0 ? counts[0] : 40);
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "--memory-child")
+{
+    PipelineMode.MemoryChild(Console.Out, args[1..]);
+    return 0;
+}
+
 if (args.Contains("--pipeline"))
 {
     // dotnet run -c Release --project benchmarks/DivideAssemble.Benchmarks -- --pipeline [64 128 256]

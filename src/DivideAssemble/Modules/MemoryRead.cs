@@ -89,8 +89,10 @@ internal static class MemoryRead
             var rowShare = shared.sum(-1, keepdim: true) * qFactor;
             var columnShare = shared.sum(0, keepdim: true).t() * mFactor;
             var gradProducts = gradLogits.mul_(qScale).mul_(mScale.t());
-            var gradQueries = gradProducts.mm(m).sub_(q * rowShare);
-            gradItems.add_(gradProducts.t().mm(q), ScalarMath.One).sub_(m * columnShare);
+
+            // In place where the result has a home: no [M, D] or [N, D] temporaries (each a fresh, page-faulting allocation).
+            var gradQueries = gradProducts.mm(m).addcmul_(q, rowShare, ScalarMath.MinusOne);
+            gradItems.addmm_(gradProducts.t(), q, 1, 1).addcmul_(m, columnShare, ScalarMath.MinusOne);
             return new List<Tensor> { gradQueries, gradItems, null! };
         }
     }
@@ -134,8 +136,8 @@ internal static class MemoryRead
 
         private static Tensor ProjectOff(Tensor gradCopy, Tensor unit, Tensor scale, Tensor keep)
         {
-            var along = (gradCopy * unit).sum(-1, keepdim: true) * keep;
-            return gradCopy.sub_(unit * along).mul_(scale);
+            var along = (gradCopy * unit).sum(-1, keepdim: true).mul_(keep);
+            return gradCopy.addcmul_(unit, along, ScalarMath.MinusOne).mul_(scale);
         }
     }
 }

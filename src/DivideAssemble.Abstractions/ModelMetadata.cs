@@ -117,9 +117,10 @@ public static class ModelMetadata
         if (calibration is null
             || !double.IsFinite(calibration.ReconstructionMean) || !(calibration.ReconstructionStd > 0) || !double.IsFinite(calibration.ReconstructionStd)
             || !double.IsFinite(calibration.AlignmentMean) || !(calibration.AlignmentStd > 0) || !double.IsFinite(calibration.AlignmentStd)
-            || double.IsInfinity(calibration.Threshold) || calibration.ImageCount < 1)
+            || double.IsInfinity(calibration.Threshold) || calibration.ImageCount < 1
+            || (calibration.ResidualNormalisers is { } normalisers && (normalisers.Count == 0 || normalisers.Any(n => !double.IsFinite(n) || n <= 0))))
         {
-            throw new InvalidDataException($"{source} holds an invalid calibration (statistics must be finite, deviations positive, at least one image).");
+            throw new InvalidDataException($"{source} holds an invalid calibration (statistics must be finite, deviations and residual normalisers positive, at least one image).");
         }
 
         return calibration;

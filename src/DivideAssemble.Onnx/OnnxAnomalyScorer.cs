@@ -133,15 +133,25 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         }
 
         var results = Score(normalImages, cancellationToken);
-        var measured = ScoreCalibration.Measure(results, file.Options.Scoring, heldOut: true);
+        // A multi-scale residual's normalisers are constants of the exported graph: they stay those of the file.
+        var measured = ScoreCalibration.Measure(results, file.Options.Scoring, heldOut: true) with { ResidualNormalisers = file.Calibration.ResidualNormalisers };
         calibration = measured;
         return measured;
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">The model uses a multi-scale residual and <paramref name="calibration"/>'s normalisers differ from the ones baked into the graph.</exception>
     public void UseCalibration(ScoreCalibration calibration)
     {
         ArgumentNullException.ThrowIfNull(calibration);
+        var baked = file.Calibration.ResidualNormalisers;
+        if (baked is not null && (calibration.ResidualNormalisers is null || !calibration.ResidualNormalisers.SequenceEqual(baked)))
+        {
+            throw new ArgumentException(
+                "The exported graph divides its residual scales by the normalisers of the calibration it was exported with; a calibration with other ResidualNormalisers cannot apply. Export again from a recalibrated .daad model.",
+                nameof(calibration));
+        }
+
         this.calibration = calibration;
     }
 

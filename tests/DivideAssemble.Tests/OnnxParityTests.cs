@@ -48,6 +48,16 @@ public sealed class OnnxParityTests : TempFolderTest
             o.Network.ShrinkThreshold = shrink;
         });
 
+    [TestCase(ModelVariant.Daad, "4,4,1", 1, 32, ImageScorePooling.Mean)]
+    [TestCase(ModelVariant.Daad, "8,8,1", 3, 64, ImageScorePooling.TopMean)]
+    [TestCase(ModelVariant.DaadPlus, "8,8,1", 3, 32, ImageScorePooling.Max)]
+    public void A_multi_scale_residual_scores_alike_with_the_normalisers_baked_in(ModelVariant variant, string division, int channels, int size, ImageScorePooling pooling) =>
+        CheckParity(variant, division, channels, size, o =>
+        {
+            o.Scoring.Residual = ResidualKind.MultiScale;
+            o.Scoring.Pooling = pooling;
+        });
+
     internal static AnomalyDetector Train(ModelVariant variant, string division, int channels, int size, Action<DaadOptions> configure)
     {
         var builder = DaadBuilder.Create()

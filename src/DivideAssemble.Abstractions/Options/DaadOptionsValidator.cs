@@ -59,6 +59,15 @@ public sealed partial class DaadOptionsValidator : IValidateOptions<DaadOptions>
             {
                 errors.Add($"Scoring.Pooling: {(int)options.Scoring.Pooling} is not a defined pooling.");
             }
+
+            if (!Enum.IsDefined(options.Scoring.Residual))
+            {
+                errors.Add($"Scoring.Residual: {(int)options.Scoring.Residual} is not a defined residual kind.");
+            }
+            else if (options.Scoring.Residual == ResidualKind.MultiScale && options.Scoring.ResidualSigma == 0)
+            {
+                errors.Add("Scoring.Residual: MultiScale filters the residual at ResidualSigma/2 to 4·ResidualSigma; ResidualSigma must not be 0 (leave it unset for S/64).");
+            }
         }
 
         if (options.Device is null || !DevicePattern().IsMatch(options.Device))

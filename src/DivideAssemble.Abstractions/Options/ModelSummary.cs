@@ -25,6 +25,17 @@ public static class ModelSummary
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"  discriminator: {discriminatorParameters:N0} parameters, f_D of {n.FeatureDimension}"));
         }
 
+        var sc = options.Scoring;
+        string residual = sc.Residual == ResidualKind.MultiScale
+            ? "multi-scale residual (σ " + string.Join(", ", sc.ResidualSigmas(n.ImageSize).Select(v => v.ToString("G3", CultureInfo.InvariantCulture))) + " px)"
+            : string.Create(CultureInfo.InvariantCulture, $"residual low-passed at σ {sc.ResidualFilterSigma(n.ImageSize):G3} px");
+        string pooling = sc.Pooling switch
+        {
+            ImageScorePooling.Max => "max",
+            ImageScorePooling.TopMean => string.Create(CultureInfo.InvariantCulture, $"mean of the top {sc.TopFraction:P3}"),
+            _ => "mean",
+        };
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"  scoring: {residual}, map smoothed at σ {sc.MapSigma(n.ImageSize):G3} px, {pooling} pooling"));
         if (calibration is { } c)
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"  calibration: {c.ImageCount} normal images ({(c.FromHeldOutImages ? "held out" : "training images")}), threshold {c.Threshold:G5}, pixel threshold {c.PixelThreshold:G5}"));

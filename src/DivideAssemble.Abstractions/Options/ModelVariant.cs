@@ -31,3 +31,17 @@ public enum ImageScorePooling
     /// <summary>The mean of the highest <see cref="ScoringOptions.TopFraction"/> of map values.</summary>
     TopMean = 2,
 }
+
+/// <summary>What the residual map measures before it is pooled (docs/scoring.md).</summary>
+public enum ResidualKind
+{
+    /// <summary>The squared residual low-passed at one scale, <see cref="ScoringOptions.ResidualSigma"/> (σ = 0: the paper's raw squared error).</summary>
+    LowPass = 0,
+
+    /// <summary>
+    /// The squared residual low-passed at four scales (σ/2, σ, 2σ, 4σ with σ = <see cref="ScoringOptions.ResidualSigma"/>),
+    /// each divided by its 99th percentile over held-back normal pixels, and the largest of the four kept
+    /// per pixel: a faint defect that is clear at one scale is not drowned by texture at another.
+    /// </summary>
+    MultiScale = 1,
+}

@@ -28,6 +28,17 @@ public sealed class ScoringOptions
     [Range(0.0, 256.0)]
     public double? ResidualSigma { get; set; }
 
+    /// <summary>Gets or sets what the residual map measures: one low-pass scale or several, each normalised on normal pixels.</summary>
+    /// <value>The default value is <see cref="ResidualKind.LowPass"/>.</value>
+    public ResidualKind Residual { get; set; } = ResidualKind.LowPass;
+
+    /// <summary>The standard deviations of the residual filters for an image side <paramref name="imageSize"/>: one for <see cref="ResidualKind.LowPass"/>, four for <see cref="ResidualKind.MultiScale"/>.</summary>
+    public IReadOnlyList<double> ResidualSigmas(int imageSize)
+    {
+        double sigma = ResidualFilterSigma(imageSize);
+        return Residual == ResidualKind.MultiScale ? new[] { sigma / 2, sigma, 2 * sigma, 4 * sigma } : new[] { sigma };
+    }
+
     /// <summary>Returns <see cref="SmoothingSigma"/> resolved for an image side <paramref name="imageSize"/>.</summary>
     public double MapSigma(int imageSize) => SmoothingSigma ?? imageSize / 32.0;
 

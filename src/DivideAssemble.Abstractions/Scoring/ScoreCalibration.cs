@@ -25,6 +25,56 @@ public sealed record ScoreCalibration(
     private const int MaxCalibrationPixels = 4_000_000;
 
     /// <summary>
+    /// Gets the per-scale normalisers of a <see cref="ResidualKind.MultiScale"/> residual: the 99th
+    /// percentile of each scale's map over the calibration images' pixels, measured before R and L
+    /// (<see langword="null"/> for a single-scale residual).
+    /// </summary>
+    public IReadOnlyList<double>? ResidualNormalisers { get; init; }
+
+    /// <summary>Compares every statistic, the residual normalisers element by element.</summary>
+    /// <param name="other">The calibration to compare with.</param>
+    /// <returns>Whether the two calibrations hold the same values.</returns>
+    public bool Equals(ScoreCalibration? other) =>
+        other is not null
+        && ReconstructionMean.Equals(other.ReconstructionMean) && ReconstructionStd.Equals(other.ReconstructionStd)
+        && AlignmentMean.Equals(other.AlignmentMean) && AlignmentStd.Equals(other.AlignmentStd)
+        && Threshold.Equals(other.Threshold) && PixelThreshold.Equals(other.PixelThreshold)
+        && ImageCount == other.ImageCount && FromHeldOutImages == other.FromHeldOutImages
+        && (ResidualNormalisers is null ? other.ResidualNormalisers is null : other.ResidualNormalisers is not null && ResidualNormalisers.SequenceEqual(other.ResidualNormalisers));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(ReconstructionMean, ReconstructionStd, Threshold, PixelThreshold, ImageCount, ResidualNormalisers?.Count ?? -1);
+
+    /// <summary>The percentile of normal pixels each scale of a multi-scale residual is divided by.</summary>
+    public const double ResidualNormaliserQuantile = 0.99;
+
+    /// <summary>
+    /// Measures the normalisers of a multi-scale residual from per-scale maps of normal images:
+    /// <paramref name="scaleMaps"/>[k] holds scale k's map values (any number of images, flattened);
+    /// each normaliser is the <see cref="ResidualNormaliserQuantile"/> quantile of at most 4 M of them,
+    /// floored at 1e-12.
+    /// </summary>
+    public static double[] MeasureResidualNormalisers(IReadOnlyList<IReadOnlyList<float>> scaleMaps)
+    {
+        ArgumentNullException.ThrowIfNull(scaleMaps);
+        var result = new double[scaleMaps.Count];
+        for (int k = 0; k < scaleMaps.Count; k++)
+        {
+            var values = scaleMaps[k];
+            int stride = Math.Max(1, values.Count / MaxCalibrationPixels);
+            var sample = new List<double>((values.Count / stride) + 1);
+            for (int i = 0; i < values.Count; i += stride)
+            {
+                sample.Add(values[i]);
+            }
+
+            result[k] = Math.Max(Quantile(sample, ResidualNormaliserQuantile), 1e-12);
+        }
+
+        return result;
+    }
+
+    /// <summary>
     /// The combined score of eq. 7 from raw R and L: <c>R̃ = (R − μ_R)/σ_R</c>, <c>L̃ = (L − μ_L)/σ_L</c>,
     /// <c>A = γ·R̃ + (1 − γ)·L̃</c>, or <c>A = R̃</c> without an alignment error.
     /// </summary>

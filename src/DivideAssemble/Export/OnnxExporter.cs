@@ -209,9 +209,16 @@ internal sealed class OnnxExporter
         // The anomaly map and R(x), as AnomalyScorer computes them.
         var scoring = options.Scoring;
         string residual = graph.Node("Sub", new[] { x, recon });
-        residual = Smooth(residual, scoring.ResidualFilterSigma(s), c, s);
-        string squared = graph.Node("Mul", new[] { residual, residual });
-        string raw = graph.Node("ReduceMean", new[] { squared }, A.Ints("axes", 1), A.Int("keepdims", 0));
+        var sigmas = scoring.ResidualSigmas(s);
+        string raw = ScaleMap(residual, sigmas[0], c, s);
+        if (sigmas.Count > 1)
+        {
+            // Multi-scale: each scale's map over its normaliser (baked in from the calibration), the largest per pixel.
+            var normalisers = calibration.ResidualNormalisers ?? throw new InvalidOperationException("A multi-scale residual needs the calibration's normalisers.");
+            var scaled = sigmas.Select((sigma, k) => graph.Node("Div", new[] { k == 0 ? raw : ScaleMap(residual, sigma, c, s), graph.Scalar($"residual_normaliser_{k}", (float)normalisers[k]) })).ToArray();
+            raw = graph.Node("Max", scaled);
+        }
+
         string map = Smooth(raw, scoring.MapSigma(s), 0, s);
         graph.NodeTo("Identity", new[] { map }, new[] { ModelMetadata.MapsOutput });
         string r = scoring.Pooling switch
@@ -370,6 +377,14 @@ internal sealed class OnnxExporter
             "BatchNormalization",
             new[] { input, Weight(key + ".weight", state[key + ".weight"]), Weight(key + ".bias", state[key + ".bias"]), Weight(key + ".running_mean", state[key + ".running_mean"]), Weight(key + ".running_var", state[key + ".running_var"]) },
             A.FloatValue("epsilon", BatchNormEpsilon));
+    }
+
+    /// <summary>One residual scale's map <c>[N, S, S]</c>: the channel mean of the squared low-passed residual, as AnomalyMaps.ScaleMaps.</summary>
+    private string ScaleMap(string residual, double sigma, int channels, int size)
+    {
+        string filtered = Smooth(residual, sigma, channels, size);
+        string squared = graph.Node("Mul", new[] { filtered, filtered });
+        return graph.Node("ReduceMean", new[] { squared }, A.Ints("axes", 1), A.Int("keepdims", 0));
     }
 
     /// <summary>Gaussian smoothing with reflect padding, separable, as AnomalyMaps.Smooth; <paramref name="channels"/> 0 means maps [N, S, S].</summary>

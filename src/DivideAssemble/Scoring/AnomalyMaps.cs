@@ -23,6 +23,40 @@ internal static class AnomalyMaps
         return ScalarMath.Square(residual).mean(new long[] { 1 });
     }
 
+    /// <summary>
+    /// The residual map <c>[B, S, S]</c> of <see cref="ScoringOptions.Residual"/>: for one σ the channel-mean
+    /// squared low-passed residual (<see cref="SquaredError"/>); for several, each scale's map divided by
+    /// its normaliser (1 when <paramref name="normalisers"/> is null, as before calibration) and the
+    /// largest kept per pixel.
+    /// </summary>
+    public static Tensor ResidualMap(Tensor images, Tensor reconstructions, IReadOnlyList<double> sigmas, IReadOnlyList<double>? normalisers)
+    {
+        if (sigmas.Count == 1)
+        {
+            return SquaredError(images, reconstructions, sigmas[0]);
+        }
+
+        using var scope = NewDisposeScope();
+        var maps = ScaleMaps(images, reconstructions, sigmas);
+        Tensor? result = null;
+        for (int k = 0; k < maps.Length; k++)
+        {
+            var normalised = normalisers is null ? maps[k] : ScalarMath.Div(maps[k], normalisers[k]);
+            result = result is null ? normalised : maximum(result, normalised);
+        }
+
+        return result!.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Each scale's channel-mean squared low-passed residual <c>[B, S, S]</c>, unnormalised.</summary>
+    public static Tensor[] ScaleMaps(Tensor images, Tensor reconstructions, IReadOnlyList<double> sigmas)
+    {
+        var residual = images - reconstructions;
+        long b = residual.shape[0], c = residual.shape[1];
+        var planes = residual.flatten(0, 1);
+        return sigmas.Select(sigma => ScalarMath.Square(Smooth(planes, sigma).reshape(b, c, residual.shape[2], residual.shape[3])).mean(new long[] { 1 })).ToArray();
+    }
+
     /// <summary>Gaussian smoothing of maps <c>[B, S, S]</c> (separable, reflect padding); σ = 0 returns the input.</summary>
     public static Tensor Smooth(Tensor maps, double sigma)
     {

@@ -34,7 +34,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
     /// <param name="discriminator">The DAAD+ discriminator, or <see langword="null"/> for every other variant.</param>
     /// <param name="options">The options the modules were built and trained with (copied): the scoring options, and the feature normalisation of training.</param>
     /// <param name="calibration">Normalisation statistics and thresholds, if already known.</param>
-    /// <exception cref="ArgumentException">The options are invalid, describe another network than <paramref name="generator"/>, or the discriminator's presence does not match the variant.</exception>
+    /// <exception cref="ArgumentException">The calibration lacks the normalisers a multi-scale residual needs, the options are invalid, describe another network than <paramref name="generator"/>, or the discriminator's presence does not match the variant.</exception>
     public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, DaadOptions options, ScoreCalibration? calibration = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
@@ -61,6 +61,11 @@ public sealed class AnomalyScorer : IAnomalyScorer
         this.generator = generator;
         this.discriminator = discriminator;
         this.options = options.Clone();
+        if (calibration is not null)
+        {
+            CheckNormalisers(calibration, options.Scoring, options.Network.ImageSize, nameof(calibration));
+        }
+
         Calibration = calibration;
     }
 
@@ -133,22 +138,68 @@ public sealed class AnomalyScorer : IAnomalyScorer
     internal ScoreCalibration Calibrate(IEnumerable<Tensor> normalBatches, bool heldOut)
     {
         ArgumentNullException.ThrowIfNull(normalBatches);
+        // A multi-scale residual first needs each scale's normaliser: one pass over the images for those.
+        IReadOnlyList<double>? normalisers = options.Scoring.Residual == ResidualKind.MultiScale ? MeasureNormalisers(normalBatches) : null;
         var results = new List<AnomalyResult>();
         foreach (var batch in normalBatches)
         {
             using var scope = NewDisposeScope();
-            results.AddRange(ComputeRaw(batch).Select(r => AnomalyResult.FromRaw(r, null, options.Scoring)));
+            results.AddRange(ComputeRaw(batch, normalisers).Select(r => AnomalyResult.FromRaw(r, null, options.Scoring)));
         }
 
-        Calibration = ScoreCalibration.Measure(results, options.Scoring, heldOut);
+        Calibration = ScoreCalibration.Measure(results, options.Scoring, heldOut) with { ResidualNormalisers = normalisers };
         return Calibration;
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">The scoring uses a multi-scale residual and <paramref name="calibration"/> holds no normaliser per scale.</exception>
     public void UseCalibration(ScoreCalibration calibration)
     {
         ArgumentNullException.ThrowIfNull(calibration);
+        CheckNormalisers(calibration, options.Scoring, ImageSize, nameof(calibration));
         Calibration = calibration;
+    }
+
+    /// <summary>Throws unless <paramref name="calibration"/> carries one normaliser per residual scale when the scoring needs them.</summary>
+    internal static void CheckNormalisers(ScoreCalibration calibration, ScoringOptions scoring, int imageSize, string parameter)
+    {
+        int scales = scoring.ResidualSigmas(imageSize).Count;
+        if (scoring.Residual == ResidualKind.MultiScale && (calibration.ResidualNormalisers is null || calibration.ResidualNormalisers.Count != scales))
+        {
+            throw new ArgumentException(
+                $"The scoring uses a {scales}-scale residual; the calibration's ResidualNormalisers must hold {scales} values (it holds {calibration.ResidualNormalisers?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}). Calibrate with these scoring options.",
+                parameter);
+        }
+    }
+
+    /// <summary>The 99th percentile of each residual scale's map over normal images (at most 4 M values per scale, evenly strided).</summary>
+    private double[] MeasureNormalisers(IEnumerable<Tensor> normalBatches)
+    {
+        var sigmas = options.Scoring.ResidualSigmas(ImageSize);
+        var values = sigmas.Select(_ => new List<float>()).ToArray();
+        using var noGrad = no_grad();
+        generator.eval();
+        var device = generator.parameters().First().device;
+        foreach (var batch in normalBatches)
+        {
+            using var scope = NewDisposeScope();
+            CheckShape(batch, Channels, ImageSize);
+            var x = batch.to(float32).to(device);
+            CheckFinite(x);
+            var maps = AnomalyMaps.ScaleMaps(x, generator.call(x), sigmas);
+            for (int k = 0; k < maps.Length; k++)
+            {
+                // At most 16 384 values per image and scale (every pixel up to 128×128), so a large calibration set stays small.
+                var all = maps[k].cpu().contiguous().data<float>().ToArray();
+                int stride = Math.Max(1, ImageSize * ImageSize / 16384);
+                for (int i = 0; i < all.Length; i += stride)
+                {
+                    values[k].Add(all[i]);
+                }
+            }
+        }
+
+        return ScoreCalibration.MeasureResidualNormalisers(values);
     }
 
     /// <summary>Combines raw R and L into the score of eq. 7 with the current calibration (the raw R before calibration).</summary>
@@ -218,7 +269,10 @@ public sealed class AnomalyScorer : IAnomalyScorer
     }
 
     /// <summary>Computes raw scores, maps and reconstructions (CPU copies) without calibration.</summary>
-    internal IReadOnlyList<RawScore> ComputeRaw(Tensor images)
+    internal IReadOnlyList<RawScore> ComputeRaw(Tensor images) => ComputeRaw(images, Calibration?.ResidualNormalisers);
+
+    /// <summary>Computes raw scores with the given residual normalisers (null: unnormalised scales, as before calibration).</summary>
+    private IReadOnlyList<RawScore> ComputeRaw(Tensor images, IReadOnlyList<double>? normalisers)
     {
         CheckShape(images, Channels, ImageSize);
         using var scope = NewDisposeScope();
@@ -230,7 +284,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
         CheckFinite(x);
         var recon = generator.call(x);
         var scoring = options.Scoring;
-        var raw = AnomalyMaps.SquaredError(x, recon, scoring.ResidualFilterSigma(ImageSize));
+        var raw = AnomalyMaps.ResidualMap(x, recon, scoring.ResidualSigmas(ImageSize), normalisers);
         var smooth = AnomalyMaps.Smooth(raw, scoring.MapSigma(ImageSize));
         var r = AnomalyMaps.Pool(raw, smooth, scoring.Pooling, scoring.TopFraction).to(float64).cpu().data<double>().ToArray();
         double[]? l = null;

@@ -37,6 +37,9 @@ public static class ModelMetadata
     /// <summary>Key of the learnable parameter counts of the trained networks (<c>generator,discriminator</c>).</summary>
     public const string ParametersKey = "divideassemble.parameters";
 
+    /// <summary>Key of the <see cref="SelectionReport"/> as JSON, present when the model came from model selection.</summary>
+    public const string SelectionKey = "divideassemble.selection";
+
     /// <summary>Key of the SHA-256 (hex) of the graph's bytes followed by every external data file's bytes; a loader refuses a file whose content does not match it.</summary>
     public const string ContentHashKey = "divideassemble.sha256";
 

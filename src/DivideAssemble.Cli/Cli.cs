@@ -10,7 +10,7 @@ namespace DivideAssemble.Cli;
 /// <summary>The <c>daad</c> command-line tool.</summary>
 internal static class Cli
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "verbose", "json", "no-flips", "help", "skip-unreadable" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "verbose", "json", "no-flips", "help", "skip-unreadable", "select" };
 
     public static readonly IReadOnlyDictionary<string, ModelVariant> Variants = new Dictionary<string, ModelVariant>(StringComparer.Ordinal)
     {
@@ -50,6 +50,11 @@ internal static class Cli
                      [--epochs E] [--batch B] [--seed s] [--device cpu|cuda] [--preset default|paper]
                      [--channels C] [--width W] [--depth L] [--temperature T] [--lr X] [--threads n]
                      [--checkpoint <file> --checkpoint-every K] [--no-flips] --out <model file>
+                     [--select [--select-budget <minutes>]]
+                     --select chooses division, temperature, residual and pooling on a validation split of the
+                     training images (the test split is never read), then trains the final model (--epochs)
+                     with the winner; --division or --temperature given with it are kept fixed; an interrupted
+                     selection continues when run again (state in <out>.selection.json)
         daad eval    --model <file> --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
                      --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma]
         daad score   --model <file> <image or folder>... [--json]
@@ -112,6 +117,23 @@ internal static class Cli
     private static int Train(Arguments a, TextWriter stdout)
     {
         string output = a.Required("out");
+        bool select = a.Flag("select");
+        double? budgetMinutes = a.Double("select-budget");
+        if (budgetMinutes is not null && !select)
+        {
+            throw new UsageException("--select-budget applies to --select");
+        }
+
+        if (budgetMinutes is <= 0)
+        {
+            throw new UsageException($"--select-budget must be a positive number of minutes; got {budgetMinutes}");
+        }
+
+        if (select)
+        {
+            return TrainSelected(a, stdout, output, budgetMinutes);
+        }
+
         var data = LoadData(a);
         var options = TrainingOptionsFrom(a, data);
         string? checkpoint = a.Optional("checkpoint");
@@ -129,6 +151,60 @@ internal static class Cli
             stdout.WriteLine("addressing entropy / log N by scale: " + string.Join(", ", summary.AddressingEntropy.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key}: {e.Value:F3}"))));
         }
         stdout.WriteLine($"model written to {output}");
+        return 0;
+    }
+
+    private static int TrainSelected(Arguments a, TextWriter stdout, string output, double? budgetMinutes)
+    {
+        if (a.Optional("split") is not null)
+        {
+            throw new UsageException("--select always chooses on a validation split of the training images; leave out --split");
+        }
+
+        if (a.Optional("checkpoint") is not null)
+        {
+            throw new UsageException("--select keeps its own resumable state beside --out; leave out --checkpoint");
+        }
+
+        var data = LoadData(a, validation: true);
+        var options = TrainingOptionsFrom(a, data);
+        var selection = new SelectionOptions { Budget = budgetMinutes is { } m ? TimeSpan.FromMinutes(m) : null };
+        if (a.Optional("division") is not null)
+        {
+            selection.Divisions = new List<string> { options.Network.DescribeDivision() };
+        }
+
+        if (a.Optional("temperature") is not null)
+        {
+            selection.Temperatures = new List<double>();
+        }
+
+        ApplyThreads(a);
+        a.RejectUnknown();
+        if (data.Test.Count == 0)
+        {
+            throw new UsageException($"{data.Description}: the validation split is empty");
+        }
+
+        stdout.WriteLine(data.Description);
+        string statePath = output + ".selection.json";
+        if (File.Exists(statePath))
+        {
+            stdout.WriteLine($"continuing the interrupted selection recorded in {statePath}");
+        }
+
+        var result = ModelSelection.SelectOnSplit(options, data.Train, data.Test, data.FullTrain, data.Description, selection, statePath, ProgressView.Selection(stdout));
+        using var detector = result.Detector;
+        string table = result.Report.ToMarkdown();
+        stdout.WriteLine();
+        stdout.Write(table);
+        stdout.WriteLine();
+        detector.Save(output);
+        AtomicFile.WriteAllText(output + ".selection.md", $"# Selection for {output}{Environment.NewLine}{Environment.NewLine}{data.Description}{Environment.NewLine}{Environment.NewLine}{result.Report.Describe()}{Environment.NewLine}{Environment.NewLine}{table}");
+        stdout.WriteLine(detector.Summary());
+        var summary = result.Training;
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"final model trained {summary.EpochsCompleted} epochs in {summary.Duration.TotalSeconds:F1} s on {summary.TrainingImages} images ({summary.ValidationImages} held back); selection took {result.Report.SelectionSeconds:F0} s of a {result.Report.BudgetSeconds:F0} s budget"));
+        stdout.WriteLine($"model written to {output}; candidates table in {output}.selection.md");
         return 0;
     }
 
@@ -343,7 +419,7 @@ internal static class Cli
         return 0;
     }
 
-    internal static AnomalyDataset LoadData(Arguments a)
+    internal static AnomalyDataset LoadData(Arguments a, bool validation = false)
     {
         string path = a.Required("data");
         string format = a.Choice("format", Formats, string.Empty);
@@ -356,8 +432,9 @@ internal static class Cli
         int? normalClass = a.Int("normal-class", 0, 255);
         bool skip = a.Flag("skip-unreadable");
         string split = a.Choice("split", Splits, "test");
-        bool validation = split == "validation";
-        if (validation && format == "folder")
+        bool forced = validation;
+        validation |= split == "validation";
+        if (validation && format == "folder" && !forced)
         {
             throw new UsageException("--split validation applies to mvtec, idx and cifar data, not folder");
         }
@@ -365,7 +442,7 @@ internal static class Cli
         AnomalyDataset data = format switch
         {
             "mvtec" => Datasets.Mvtec(path, category, validation),
-            "folder" => FolderData(path),
+            "folder" => validation ? Datasets.FolderValidation(path) : FolderData(path),
             "idx" => Datasets.Idx(path, normalClass ?? throw new UsageException("--format idx needs --normal-class <k>"), validation),
             "cifar" => Datasets.Cifar10(path, normalClass ?? throw new UsageException("--format cifar needs --normal-class <k>"), validation),
             _ => throw new UsageException($"unknown format '{format}'"),
@@ -421,6 +498,10 @@ internal static class Cli
             }
 
             data = data with { Train = clean };
+            if (data.IsValidationSplit && data.FullTrain is FileImageSource all)
+            {
+                data = data with { FullTrain = all.WithoutUnreadable().Source };
+            }
         }
 
         if (data.Test is FileImageSource test)

@@ -27,7 +27,7 @@ internal static class Comparison
         long parameters = detector.GeneratorParameterCount + detector.DiscriminatorParameterCount;
         var n = options.Network;
         string division = n.Variant is ModelVariant.Autoencoder or ModelVariant.AutoencoderSkip ? "—"
-            : n.PerPixel || n.Variant == ModelVariant.MemAE ? "pixel" : $"{n.HeightRatio},{n.WidthRatio},{n.ChannelRatio}";
+            : n.DescribeDivision();
         return new Row(name, division, parameters, clock.Elapsed.TotalSeconds, report);
     }
 

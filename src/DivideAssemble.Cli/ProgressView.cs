@@ -34,6 +34,31 @@ internal static class ProgressView
         + (p.ValidationLoss is { } v ? $" val {v:G4}" : string.Empty)
         + FormattableString.Invariant($" {p.ImagesPerSecond:F1} img/s ETA {p.EstimatedRemaining:hh\\:mm\\:ss}");
 
+    /// <summary>Selection progress as lines: each stage once, then its training's epochs, indented.</summary>
+    public static IProgress<SelectionProgress> Selection(TextWriter output) => new SelectionLines(output);
+
+    private sealed class SelectionLines : IProgress<SelectionProgress>
+    {
+        private readonly TextWriter output;
+        private string? stage;
+
+        public SelectionLines(TextWriter output) => this.output = output;
+
+        public void Report(SelectionProgress value)
+        {
+            if (value.Stage != stage)
+            {
+                stage = value.Stage;
+                output.WriteLine(FormattableString.Invariant($"[{value.Elapsed:hh\\:mm\\:ss}] {value.Stage} ({value.CandidatesDone} of {value.CandidatesPlanned} network candidates done)"));
+            }
+
+            if (value.Training is { EndOfEpoch: true } t)
+            {
+                output.WriteLine("    " + Describe(t));
+            }
+        }
+    }
+
     private sealed class LineProgress : IProgress<TrainingProgress>
     {
         private readonly TextWriter output;

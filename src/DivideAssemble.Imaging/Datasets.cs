@@ -20,6 +20,18 @@ public sealed record AnomalyDataset(IImageSource Train, ILabeledImageSource Test
 
     /// <summary>Gets a value indicating whether <see cref="Test"/> is a validation split made from training images (the test split was never read).</summary>
     public bool IsValidationSplit { get; init; }
+
+    /// <summary>
+    /// Gets every normal training image: <see cref="Train"/> plus the normal images a validation split
+    /// holds back (what a final model trains on once settings are chosen); <see cref="Train"/> otherwise.
+    /// </summary>
+    public IImageSource FullTrain
+    {
+        get => fullTrain ?? Train;
+        init => fullTrain = value;
+    }
+
+    private readonly IImageSource? fullTrain;
 }
 
 /// <summary>The layout a data set was read from.</summary>
@@ -265,7 +277,20 @@ public static class Datasets
             HorizontalFlipsAreNormal = true,
             VerticalFlipsAreNormal = true,
             IsValidationSplit = true,
+            FullTrain = new FileImageSource(train),
         };
+    }
+
+    /// <summary>
+    /// Loads a plain folder of normal images (its top level only; subfolders are never read) as a
+    /// validation split: every fifth image held back, shown as it is and with a synthetic defect.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder is missing.</exception>
+    /// <exception cref="InvalidDataException">The folder holds fewer than 10 images.</exception>
+    public static AnomalyDataset FolderValidation(string path)
+    {
+        var images = Folder(path);
+        return SyntheticValidation(images.Paths, $"image folder '{path}'", DatasetFormat.Folder);
     }
 
     /// <summary>Splits the training images <paramref name="trainPart"/> of <paramref name="images"/> per class: the first 7/8 train, the last 1/8 test.</summary>
@@ -273,6 +298,7 @@ public static class Datasets
     {
         var (fit, held) = OneClass.SplitPerClass(images.Labels, trainPart, 7.0 / 8);
         var normalFit = fit.Where(i => images.Labels[i] == normalClass).ToArray();
+        var normalAll = trainPart.Where(i => images.Labels[i] == normalClass).ToArray();
         return new AnomalyDataset(
             images.Subset(normalFit, normalClass),
             images.Subset(held, normalClass),
@@ -283,6 +309,7 @@ public static class Datasets
             HorizontalFlipsAreNormal = format == DatasetFormat.Cifar10,
             VerticalFlipsAreNormal = false,
             IsValidationSplit = true,
+            FullTrain = images.Subset(normalAll, normalClass),
         };
     }
 

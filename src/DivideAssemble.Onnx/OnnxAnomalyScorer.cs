@@ -96,7 +96,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
     }
 
     /// <summary>Returns the model's description, as <c>daad info</c> prints it for a <c>.daad</c> file.</summary>
-    public string Summary() => ModelSummary.Describe(file.Options, file.GeneratorParameters, file.DiscriminatorParameters, calibration);
+    public string Summary() => ModelSummary.Describe(file.Options, file.GeneratorParameters, file.DiscriminatorParameters, calibration, file.Selection);
 
     /// <inheritdoc />
     public AnomalyResult Score(FloatImage image) => Score(new[] { image ?? throw new ArgumentNullException(nameof(image)) })[0];

@@ -29,6 +29,9 @@ internal sealed class OnnxModelFile
 
     public ScoreCalibration Calibration { get; private set; } = null!;
 
+    /// <summary>Gets what model selection tried and chose, when the exported model came from it.</summary>
+    public SelectionReport? Selection { get; private set; }
+
     public long GeneratorParameters { get; private set; }
 
     public long DiscriminatorParameters { get; private set; }
@@ -171,6 +174,18 @@ internal sealed class OnnxModelFile
         Options = ModelMetadata.OptionsFromJson(optionsJson, $"{Name} ({ModelMetadata.OptionsKey})");
         Calibration = ModelMetadata.CalibrationFromJson(metadata[ModelMetadata.CalibrationKey], $"{Name} ({ModelMetadata.CalibrationKey})");
         LibraryVersion = metadata[ModelMetadata.LibraryVersionKey];
+        if (metadata.TryGetValue(ModelMetadata.SelectionKey, out string? selection))
+        {
+            try
+            {
+                Selection = System.Text.Json.JsonSerializer.Deserialize<SelectionReport>(selection, ModelMetadata.Json);
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                throw new InvalidDataException($"{Name} has malformed '{ModelMetadata.SelectionKey}' metadata: {ex.Message}", ex);
+            }
+        }
+
         var counts = metadata[ModelMetadata.ParametersKey].Split(',');
         if (counts.Length != 2 || !long.TryParse(counts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long g) || !long.TryParse(counts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long d))
         {

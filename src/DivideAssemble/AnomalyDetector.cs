@@ -52,7 +52,10 @@ public sealed class AnomalyDetector : IAnomalyDetector
             throw new InvalidOperationException($"Device '{this.options.Device}' was requested but CUDA is not available: reference a CUDA backend package (for example TorchSharp-cuda-windows) and check the driver.");
         }
 
+        // A division left to the image size is fixed here, so the model file records the one trained.
         var net = this.options.Network;
+        net.HeightRatio ??= net.ResolvedHeightRatio;
+        net.WidthRatio ??= net.ResolvedWidthRatio;
         (generator, discriminator) = TorchRandom.WithSeed(this.options.Seed, () =>
         {
             var g = new DaadGenerator(net);
@@ -97,8 +100,49 @@ public sealed class AnomalyDetector : IAnomalyDetector
     /// <summary>Gets the discriminator, for the library's tests and benchmarks only.</summary>
     internal DcganDiscriminator? Discriminator => discriminator;
 
-    /// <summary>Returns a summary of the model: variant, geometry, memories, parameter counts, calibration (<see cref="ModelSummary"/>).</summary>
-    public string Summary() => ModelSummary.Describe(options, GeneratorParameterCount, DiscriminatorParameterCount, Calibration);
+    /// <summary>Returns a summary of the model: variant, geometry, memories, parameter counts, scoring, calibration and selection (<see cref="ModelSummary"/>).</summary>
+    public string Summary() => ModelSummary.Describe(options, GeneratorParameterCount, DiscriminatorParameterCount, Calibration, Selection);
+
+    /// <summary>Gets what model selection tried and chose, when this model came from <see cref="ModelSelection"/> (saved with the model and exported to ONNX metadata); otherwise <see langword="null"/>.</summary>
+    public SelectionReport? Selection { get; internal set; }
+
+    /// <summary>
+    /// Times <paramref name="steps"/> training steps of this model on its first batch of <paramref name="images"/>
+    /// (in seconds each); the steps change the weights, so call it on a throw-away model.
+    /// </summary>
+    internal double[] TimeTrainingSteps(IImageSource images, int steps, CancellationToken cancellationToken)
+    {
+        return Write(() =>
+        {
+            using var optG = CreateGeneratorOptimizer();
+            using var optD = CreateDiscriminatorOptimizer();
+            var step = new TrainingStep(options.Training, generator, discriminator, optG, optD);
+            var reader = new BatchReader(images, Channels, ImageSize);
+            int count = Math.Min(images.Count, options.Training.BatchSize);
+            using var batch = reader.ToTensor(reader.ReadFloats(Enumerable.Range(0, count).ToArray()), device);
+            generator.train();
+            discriminator?.train();
+            var times = new double[steps];
+            try
+            {
+                for (int i = 0; i < steps; i++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    using var scope = NewDisposeScope();
+                    step.Run(batch);
+                    times[i] = clock.Elapsed.TotalSeconds;
+                }
+            }
+            finally
+            {
+                generator.eval();
+                discriminator?.eval();
+            }
+
+            return times;
+        });
+    }
 
     /// <inheritdoc />
     public TrainingSummary Fit(IImageSource normalImages, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -284,7 +328,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
                     : "The detector has no calibration to export: call Calibrate with normal images first.");
             }
 
-            return OnnxExporter.Export(path, generator, discriminator, options, calibration, GeneratorParameterCount, DiscriminatorParameterCount, externalThreshold);
+            return OnnxExporter.Export(path, generator, discriminator, options, calibration, GeneratorParameterCount, DiscriminatorParameterCount, externalThreshold, Selection);
         });
     }
 
@@ -305,7 +349,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
         ArgumentNullException.ThrowIfNull(stream);
         Read(() =>
         {
-            ModelFile.Write(stream, new ModelHeader { Options = options.Clone(), Calibration = Calibration, Trained = trained }, generator, discriminator);
+            ModelFile.Write(stream, new ModelHeader { Options = options.Clone(), Calibration = Calibration, Trained = trained, Selection = Selection }, generator, discriminator);
             return 0;
         });
     }
@@ -393,6 +437,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
             }
 
             detector.trained = header.Trained ?? header.Calibration is not null;
+            detector.Selection = header.Selection;
             return detector;
         }
         catch

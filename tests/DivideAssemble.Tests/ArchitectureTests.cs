@@ -26,7 +26,7 @@ public sealed class ArchitectureTests
         ("persistence", "DivideAssemble", new[] { "DivideAssemble.Persistence" }, Array.Empty<string>()),
         ("training", "DivideAssemble", new[] { "DivideAssemble.Training" }, Array.Empty<string>()),
         ("export", "DivideAssemble", new[] { "DivideAssemble.Export" }, Array.Empty<string>()),
-        ("facade", "DivideAssemble", new[] { "DivideAssemble.Hosting" }, new[] { "AnomalyDetector", "IAnomalyDetector", "DaadBuilder" }),
+        ("facade", "DivideAssemble", new[] { "DivideAssemble.Hosting" }, new[] { "AnomalyDetector", "IAnomalyDetector", "DaadBuilder", "ModelSelection", "SelectionResult" }),
     };
 
     /// <summary>Which of our assemblies each assembly may reference, and whether it may reference TorchSharp.</summary>

@@ -107,7 +107,7 @@ public sealed record EvaluationReport
             sb.AppendLine(CultureInfo.InvariantCulture, $"Data: {Dataset}").AppendLine();
         }
 
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Model: {n.Variant}, {n.Channels}×{n.ImageSize}×{n.ImageSize}, depth {n.Depth}, width {n.BaseWidth}, division {(n.PerPixel ? "pixel" : $"{n.HeightRatio},{n.WidthRatio},{n.ChannelRatio}")}, N = {n.MemoryItems}, T = {n.MemoryTemperature}, {Settings.Training.Epochs} epochs.").AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Model: {n.Variant}, {n.Channels}×{n.ImageSize}×{n.ImageSize}, depth {n.Depth}, width {n.BaseWidth}, division {n.DescribeDivision()}, N = {n.MemoryItems}, T = {n.MemoryTemperature}, {Settings.Training.Epochs} epochs.").AppendLine();
         sb.AppendLine("| metric | value |").AppendLine("|---|---|");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| image AUROC | {F(ImageAuroc)} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| pixel AUROC | {F(PixelAuroc)} |");

@@ -11,7 +11,17 @@ public static class ModelSummary
     /// <param name="discriminatorParameters">Learnable parameters of the discriminator (0 without one).</param>
     /// <param name="calibration">The calibration in force, or <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">The options describe an impossible network.</exception>
-    public static string Describe(DaadOptions options, long generatorParameters, long discriminatorParameters, ScoreCalibration? calibration)
+    public static string Describe(DaadOptions options, long generatorParameters, long discriminatorParameters, ScoreCalibration? calibration) =>
+        Describe(options, generatorParameters, discriminatorParameters, calibration, null);
+
+    /// <summary>Describes the model as <see cref="Describe(DaadOptions, long, long, ScoreCalibration?)"/> does, and the selection it came from.</summary>
+    /// <param name="options">The model's options.</param>
+    /// <param name="generatorParameters">Learnable parameters of the generator, as trained.</param>
+    /// <param name="discriminatorParameters">Learnable parameters of the discriminator (0 without one).</param>
+    /// <param name="calibration">The calibration in force, or <see langword="null"/>.</param>
+    /// <param name="selection">What model selection tried and chose, or <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options describe an impossible network.</exception>
+    public static string Describe(DaadOptions options, long generatorParameters, long discriminatorParameters, ScoreCalibration? calibration, SelectionReport? selection)
     {
         ArgumentNullException.ThrowIfNull(options);
         var n = options.Network;
@@ -39,6 +49,11 @@ public static class ModelSummary
         if (calibration is { } c)
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"  calibration: {c.ImageCount} normal images ({(c.FromHeldOutImages ? "held out" : "training images")}), threshold {c.Threshold:G5}, pixel threshold {c.PixelThreshold:G5}"));
+        }
+
+        if (selection is not null)
+        {
+            lines.Add("  " + selection.Describe());
         }
 
         return string.Join(Environment.NewLine, lines);

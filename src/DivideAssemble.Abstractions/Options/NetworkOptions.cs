@@ -44,15 +44,52 @@ public sealed class NetworkOptions
     [Range(1, 8192)]
     public int MaxWidth { get; set; } = 512;
 
-    /// <summary>Gets or sets the division ratio along the height, r_h.</summary>
-    /// <value>The default value is 8.</value>
+    /// <summary>Gets or sets the division ratio along the height, r_h; <see langword="null"/> derives it from the image size (<see cref="DefaultBlockRatio"/>).</summary>
+    /// <value>The default value is <see langword="null"/>: 1 at 32×32, 4 at 64×64, 16 at 128×128 and above (docs/defaults.md). The paper's is 8.</value>
     [Range(1, 4096)]
-    public int HeightRatio { get; set; } = 8;
+    public int? HeightRatio { get; set; }
 
-    /// <summary>Gets or sets the division ratio along the width, r_w.</summary>
-    /// <value>The default value is 8.</value>
+    /// <summary>Gets or sets the division ratio along the width, r_w; <see langword="null"/> derives it from the image size (<see cref="DefaultBlockRatio"/>).</summary>
+    /// <value>The default value is <see langword="null"/>, as <see cref="HeightRatio"/>.</value>
     [Range(1, 4096)]
-    public int WidthRatio { get; set; } = 8;
+    public int? WidthRatio { get; set; }
+
+    /// <summary>Gets <see cref="HeightRatio"/>, or the size-derived default when it is not set.</summary>
+    public int ResolvedHeightRatio => HeightRatio ?? DefaultBlockRatio();
+
+    /// <summary>Gets <see cref="WidthRatio"/>, or the size-derived default when it is not set.</summary>
+    public int ResolvedWidthRatio => WidthRatio ?? DefaultBlockRatio();
+
+    /// <summary>
+    /// The division ratio used when none is set, from the image side S: <c>(S/32)²</c> as a power of two
+    /// (<c>2^k</c>, <c>k = round(2·log2(S/32))</c> clamped to 0..4) — 1 at 32×32 (each memory holds whole
+    /// feature maps), 4 at 64×64, 16 at 128×128 and above (blocks of 8×8 input pixels) — halved until it
+    /// divides every memory scale's feature map it does not exceed. Small images are objects seen whole,
+    /// large ones surfaces seen in parts; the rule is fitted to what worked on the project's data sets
+    /// (docs/defaults.md), not derived from theory.
+    /// </summary>
+    /// <returns>The ratio for <see cref="ImageSize"/>.</returns>
+    public int DefaultBlockRatio()
+    {
+        if (ImageSize < 1 || Depth < 1)
+        {
+            return 1;
+        }
+
+        int k = (int)Math.Floor((2 * Math.Log2(ImageSize / 32.0)) + 0.5);
+        int ratio = 1 << Math.Clamp(k, 0, 4);
+        while (ratio > 1 && Enumerable.Range(1, Depth).Select(l => ImageSize >> l).Any(size => size >= ratio && size % ratio != 0))
+        {
+            ratio /= 2;
+        }
+
+        return ratio;
+    }
+
+    /// <summary>Describes the division as the CLI takes it: <c>pixel</c> or <c>r_h,r_w,r_c</c> (resolved).</summary>
+    /// <returns>The division's text.</returns>
+    public string DescribeDivision() =>
+        PerPixel || Variant == ModelVariant.MemAE ? "pixel" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{ResolvedHeightRatio},{ResolvedWidthRatio},{ChannelRatio}");
 
     /// <summary>Gets or sets the division ratio along the channels, r_c.</summary>
     /// <value>The default value is 1.</value>

@@ -90,8 +90,8 @@ internal static class NetworkPlanner
                 return ratio;
             }
 
-            int rh = Effective(options.HeightRatio, size, nameof(NetworkOptions.HeightRatio), "height");
-            int rw = Effective(options.WidthRatio, size, nameof(NetworkOptions.WidthRatio), "width");
+            int rh = Effective(options.ResolvedHeightRatio, size, nameof(NetworkOptions.HeightRatio), "height");
+            int rw = Effective(options.ResolvedWidthRatio, size, nameof(NetworkOptions.WidthRatio), "width");
             int rc = Effective(options.ChannelRatio, channels, nameof(NetworkOptions.ChannelRatio), "channel count");
             plans.Add(new ScalePlan(l, channels, size, true, rh, rw, rc, capped));
         }

@@ -46,13 +46,13 @@ public sealed class ScoringOptions
     public double ResidualFilterSigma(int imageSize) => ResidualSigma ?? imageSize / 64.0;
 
     /// <summary>Gets or sets how the reconstruction score R(x) is pooled from the anomaly map.</summary>
-    /// <value>The default value is <see cref="ImageScorePooling.Mean"/>.</value>
-    public ImageScorePooling Pooling { get; set; } = ImageScorePooling.Mean;
+    /// <value>The default value is <see cref="ImageScorePooling.TopMean"/> (the paper's is <see cref="ImageScorePooling.Mean"/>; docs/defaults.md says why).</value>
+    public ImageScorePooling Pooling { get; set; } = ImageScorePooling.TopMean;
 
     /// <summary>Gets or sets the fraction of highest map values averaged by <see cref="ImageScorePooling.TopMean"/>.</summary>
-    /// <value>The default value is 0.01.</value>
+    /// <value>The default value is 0.03.</value>
     [Range(1e-6, 1.0)]
-    public double TopFraction { get; set; } = 0.01;
+    public double TopFraction { get; set; } = 0.03;
 
     /// <summary>Gets or sets the false-positive rate on held-back normal images at which the image threshold is calibrated.</summary>
     /// <value>The default value is 0.05.</value>

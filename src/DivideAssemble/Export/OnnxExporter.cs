@@ -46,7 +46,7 @@ internal sealed class OnnxExporter
     /// </summary>
     public static IReadOnlyList<string> Export(
         string path, DaadGenerator generator, DcganDiscriminator? discriminator, DaadOptions options, ScoreCalibration calibration,
-        long generatorParameters, long discriminatorParameters, long externalThreshold = DefaultExternalThreshold)
+        long generatorParameters, long discriminatorParameters, long externalThreshold = DefaultExternalThreshold, SelectionReport? selection = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -95,7 +95,7 @@ internal sealed class OnnxExporter
             Hash(content, graphMessage);
         }
 
-        var model = exporter.Model(graphMessage, calibration, generatorParameters, discriminatorParameters, Convert.ToHexString(content.GetHashAndReset()).ToLowerInvariant());
+        var model = exporter.Model(graphMessage, calibration, generatorParameters, discriminatorParameters, Convert.ToHexString(content.GetHashAndReset()).ToLowerInvariant(), selection);
         if (model.Size >= int.MaxValue)
         {
             throw new InvalidOperationException($"The ONNX model would be {model.Size:N0} bytes, above protobuf's 2 GiB limit, even with its weights in external data.");
@@ -148,7 +148,7 @@ internal sealed class OnnxExporter
         }
     }
 
-    private ProtoMessage Model(ProtoMessage graphMessage, ScoreCalibration calibration, long generatorParameters, long discriminatorParameters, string contentHash)
+    private ProtoMessage Model(ProtoMessage graphMessage, ScoreCalibration calibration, long generatorParameters, long discriminatorParameters, string contentHash, SelectionReport? selection)
     {
         var net = options.Network;
         var metadata = new List<KeyValuePair<string, string>>
@@ -163,6 +163,10 @@ internal sealed class OnnxExporter
             new(ModelMetadata.ParametersKey, string.Create(CultureInfo.InvariantCulture, $"{generatorParameters},{discriminatorParameters}")),
             new(ModelMetadata.ContentHashKey, contentHash),
         };
+        if (selection is not null)
+        {
+            metadata.Add(new(ModelMetadata.SelectionKey, JsonSerializer.Serialize(selection, ModelMetadata.Json)));
+        }
         return OnnxGraph.Model(graphMessage, DocString, metadata, LibraryVersion);
     }
 

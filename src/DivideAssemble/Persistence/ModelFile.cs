@@ -310,6 +310,9 @@ internal sealed class ModelHeader
 
     public CheckpointState? Checkpoint { get; set; }
 
+    /// <summary>Gets or sets what model selection tried and chose (<see langword="null"/> when the model was not selected).</summary>
+    public SelectionReport? Selection { get; set; }
+
     /// <summary>Gets or sets whether the weights were trained (<see langword="null"/> in files written before this field existed: they were calibrated exactly when trained).</summary>
     public bool? Trained { get; set; }
 

@@ -1,0 +1,144 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace DivideAssemble;
+
+/// <summary>
+/// What model selection (<c>daad train --select</c>, <c>ModelSelection.Select</c>) tries and how long it
+/// may take. Network settings (block division, then memory temperature) are trained once each on part of
+/// the normal images; every scoring setting (residual kind × pooling) is tried on each trained candidate
+/// without retraining; the winner by validation image AUROC is trained on all images.
+/// </summary>
+public sealed class SelectionOptions
+{
+    /// <summary>
+    /// Gets or sets the time the candidates may take (the final model's training comes on top);
+    /// <see langword="null"/> allows 3.5 times the final model's estimated training time, so selection
+    /// and the final model finish within about five training runs.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public TimeSpan? Budget { get; set; }
+
+    /// <summary>Gets or sets the fraction of the final model's epochs each candidate trains (at least one epoch).</summary>
+    /// <value>The default value is 0.5.</value>
+    [Range(0.01, 1.0)]
+    public double CandidateEpochFraction { get; set; } = 0.5;
+
+    /// <summary>
+    /// Gets or sets the block divisions to try (<c>"r_h,r_w,r_c"</c> or <c>"pixel"</c>); <see langword="null"/>
+    /// tries the size-derived default r (<see cref="NetworkOptions.DefaultBlockRatio"/>), r/2, 2r and r/4 where they fit.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public IList<string>? Divisions { get; set; }
+
+    /// <summary>
+    /// Gets or sets the memory temperatures to try with the best division after the first round;
+    /// <see langword="null"/> tries half and three times the configured temperature; empty tries none.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public IList<double>? Temperatures { get; set; }
+
+    /// <summary>Gets or sets the residual kinds to score each candidate with.</summary>
+    /// <value>The default value is both kinds.</value>
+    public IList<ResidualKind> Residuals { get; set; } = new List<ResidualKind> { ResidualKind.LowPass, ResidualKind.MultiScale };
+
+    /// <summary>Gets or sets the poolings to score each candidate with.</summary>
+    /// <value>The default value is mean, top-mean and max.</value>
+    public IList<ImageScorePooling> Poolings { get; set; } = new List<ImageScorePooling> { ImageScorePooling.Mean, ImageScorePooling.TopMean, ImageScorePooling.Max };
+
+    /// <summary>Gets or sets the fractions tried with <see cref="ImageScorePooling.TopMean"/> (each is one candidate).</summary>
+    /// <value>The default value is 0.01, 0.03 and 0.1.</value>
+    public IList<double> TopFractions { get; set; } = new List<double> { 0.01, 0.03, 0.1 };
+
+    /// <summary>Returns a deep copy.</summary>
+    /// <returns>The copy.</returns>
+    public SelectionOptions Clone() => new()
+    {
+        Budget = Budget,
+        CandidateEpochFraction = CandidateEpochFraction,
+        Divisions = Divisions?.ToList(),
+        Temperatures = Temperatures?.ToList(),
+        Residuals = Residuals.ToList(),
+        Poolings = Poolings.ToList(),
+        TopFractions = TopFractions.ToList(),
+    };
+}
+
+/// <summary>One tried setting and how it did on the validation split.</summary>
+/// <param name="Division">The block division (<c>r_h,r_w,r_c</c> or <c>pixel</c>).</param>
+/// <param name="Temperature">The memory temperature.</param>
+/// <param name="Residual">The residual kind.</param>
+/// <param name="Pooling">The pooling.</param>
+/// <param name="ImageAuroc">Validation image AUROC.</param>
+/// <param name="PixelAuroc">Validation pixel AUROC, when the validation images have masks.</param>
+/// <param name="TrainingSeconds">Training time of the network candidate (shared by its scoring rows).</param>
+/// <param name="Epochs">Epochs the candidate trained.</param>
+public sealed record SelectionCandidate(
+    string Division,
+    double Temperature,
+    ResidualKind Residual,
+    ImageScorePooling Pooling,
+    double ImageAuroc,
+    double? PixelAuroc,
+    double TrainingSeconds,
+    int Epochs)
+{
+    /// <summary>Gets the fraction of <see cref="ImageScorePooling.TopMean"/> pooling (<see langword="null"/> for the other poolings).</summary>
+    public double? TopFraction { get; init; }
+
+    /// <summary>Describes the pooling, with its fraction for top-mean.</summary>
+    /// <returns>For example <c>TopMean 0.03</c>.</returns>
+    public string DescribePooling() => TopFraction is { } f ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Pooling} {f:G3}") : Pooling.ToString();
+}
+
+/// <summary>What selection tried, what it chose, and what it cost; stored in the model file.</summary>
+/// <param name="Candidates">Every scored candidate, in the order tried.</param>
+/// <param name="Winner">The chosen candidate (highest validation image AUROC, then pixel AUROC, then the earliest).</param>
+/// <param name="Validation">The validation split, as described by its loader.</param>
+/// <param name="BudgetSeconds">The time budget of the candidates.</param>
+/// <param name="SelectionSeconds">Time spent on the candidates (training, scoring, calibration).</param>
+/// <param name="SkippedForBudget">Network candidates not trained because the budget would have been exceeded.</param>
+public sealed record SelectionReport(
+    IReadOnlyList<SelectionCandidate> Candidates,
+    SelectionCandidate Winner,
+    string Validation,
+    double BudgetSeconds,
+    double SelectionSeconds,
+    IReadOnlyList<string> SkippedForBudget)
+{
+    /// <summary>Describes the choice in one line.</summary>
+    /// <returns>The line.</returns>
+    public string Describe() => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"selected on validation from {Candidates.Count} candidates in {SelectionSeconds:F0} s: division {Winner.Division}, T {Winner.Temperature:G3}, {Winner.Residual} residual, {Winner.DescribePooling()} pooling (validation image AUROC {Winner.ImageAuroc:F3}{(Winner.PixelAuroc is { } p ? $", pixel {p:F3}" : string.Empty)})");
+
+    /// <summary>The candidates as a Markdown table, best first.</summary>
+    /// <returns>The table.</returns>
+    public string ToMarkdown()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine("| division | T | residual | pooling | val image AUROC | val pixel AUROC | epochs | train s |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var c in Candidates.OrderByDescending(c => c.ImageAuroc).ThenByDescending(c => c.PixelAuroc ?? 0))
+        {
+            string mark = c == Winner ? " **(chosen)**" : string.Empty;
+            sb.AppendLine(string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"| {c.Division}{mark} | {c.Temperature:G3} | {c.Residual} | {c.DescribePooling()} | {c.ImageAuroc:F3} | {(c.PixelAuroc is { } p ? p.ToString("F3", System.Globalization.CultureInfo.InvariantCulture) : "—")} | {c.Epochs} | {c.TrainingSeconds:F0} |"));
+        }
+
+        if (SkippedForBudget.Count > 0)
+        {
+            sb.AppendLine().AppendLine("Not trained for the budget: " + string.Join("; ", SkippedForBudget) + ".");
+        }
+
+        return sb.ToString();
+    }
+}
+
+/// <summary>Progress of model selection.</summary>
+/// <param name="Stage">What is happening (for people).</param>
+/// <param name="CandidatesDone">Network candidates trained and scored so far.</param>
+/// <param name="CandidatesPlanned">Network candidates planned so far (the temperature round is planned after the division round).</param>
+/// <param name="Elapsed">Time spent so far.</param>
+/// <param name="Training">The progress of the training under way, if any.</param>
+public sealed record SelectionProgress(string Stage, int CandidatesDone, int CandidatesPlanned, TimeSpan Elapsed, TrainingProgress? Training);

@@ -1,0 +1,183 @@
+using DivideAssemble.Evaluation;
+using DivideAssemble.Onnx;
+using FluentAssertions;
+using NUnit.Framework;
+using static TorchSharp.torch;
+
+namespace DivideAssemble.Tests;
+
+/// <summary>Model selection on normal images: what it tries, what it records, its budget, its resumption, and that it never reads a test set.</summary>
+[Category("Slow")]
+public sealed class SelectionTests : TempFolderTest
+{
+    private static DaadOptions Tiny(int epochs = 2) => DetectorTests.Builder(ModelVariant.Daad, epochs).Configure(o => o.Network.MemoryItems = 10).Build().Options;
+
+    private static SelectionOptions TwoDivisions(params ImageScorePooling[] poolings) => new()
+    {
+        Divisions = new List<string> { "2,2,1", "4,4,1" },
+        Temperatures = new List<double>(),
+        Residuals = new List<ResidualKind> { ResidualKind.LowPass },
+        Poolings = poolings.Length > 0 ? poolings.ToList() : new List<ImageScorePooling> { ImageScorePooling.Mean, ImageScorePooling.Max },
+        Budget = TimeSpan.FromHours(1),
+    };
+
+    private static IImageSource Normals(int count = 30) => new TensorImageSource(Synthetic.Textures(count, 32, 1, false));
+
+    [Test]
+    public void Selection_trains_the_winner_and_records_the_choice_in_the_model_and_its_export()
+    {
+        using var scope = NewDisposeScope();
+        var result = ModelSelection.Select(Tiny(), Normals(), TwoDivisions());
+        using var detector = result.Detector;
+        var report = result.Report;
+        report.Candidates.Should().HaveCount(4, "two divisions, one residual, two poolings");
+        report.Candidates.Select(c => c.Division).Distinct().Should().Equal("2,2,1", "4,4,1");
+        report.Winner.ImageAuroc.Should().Be(report.Candidates.Max(c => c.ImageAuroc));
+        report.Candidates.Should().OnlyContain(c => c.Epochs == 1, "candidates train half of the final model's 2 epochs");
+
+        var options = detector.Options;
+        options.Network.DescribeDivision().Should().Be(report.Winner.Division);
+        options.Scoring.Pooling.Should().Be(report.Winner.Pooling);
+        options.Training.Epochs.Should().Be(2);
+        result.Training.EpochsCompleted.Should().Be(2);
+        result.Training.TrainingImages.Should().BeGreaterThan(24, "the final model trains on every normal image, not the candidates' 80 %");
+        detector.Selection.Should().BeSameAs(report);
+        detector.Summary().Should().Contain("selected on validation from 4 candidates");
+        report.ToMarkdown().Should().Contain("**(chosen)**");
+
+        string path = Path.Combine(dir, "selected.daad");
+        detector.Save(path);
+        using var loaded = AnomalyDetector.Load(path);
+        loaded.Selection!.Winner.Should().Be(report.Winner);
+        loaded.Selection.Candidates.Should().Equal(report.Candidates);
+
+        string onnx = Path.Combine(dir, "selected.onnx");
+        detector.ExportOnnx(onnx);
+        using var exported = OnnxAnomalyScorer.Load(onnx);
+        exported.Summary().Should().Contain(report.Describe());
+    }
+
+    [Test]
+    public void Pooling_many_ways_from_one_scoring_pass_gives_the_auroc_of_scoring_with_each_pooling()
+    {
+        using var scope = NewDisposeScope();
+        var normals = Normals();
+        var selection = TwoDivisions(ImageScorePooling.Mean, ImageScorePooling.Max, ImageScorePooling.TopMean);
+        selection.Divisions = new List<string> { "4,4,1" };
+        selection.TopFractions = new List<double> { 0.05 };
+        var fit = ImageSources.Subset(normals, Enumerable.Range(0, 30).Where(i => i % 5 != 4).ToList());
+        var validation = new SyntheticDefects(ImageSources.Subset(normals, Enumerable.Range(0, 30).Where(i => i % 5 == 4).ToList()));
+        var result = ModelSelection.SelectOnSplit(Tiny(), fit, validation, normals, "test split", selection);
+        result.Detector.Dispose();
+
+        // The same candidate again (seeded training repeats bit for bit), scored the ordinary way with each pooling.
+        using var candidate = new AnomalyDetector(ModelSelection.Candidate(Tiny(), "4,4,1", Tiny().Network.MemoryTemperature, 1));
+        candidate.Fit(fit);
+        var calibration = ImageSources.Subset(fit, candidate.HeldOutIndices(fit.Count));
+        foreach (var row in result.Report.Candidates)
+        {
+            var scoring = candidate.Options.Scoring;
+            scoring.Pooling = row.Pooling;
+            scoring.TopFraction = row.TopFraction ?? scoring.TopFraction;
+            candidate.ChangeScoring(scoring, calibration);
+            Evaluator.Evaluate(candidate, validation).ImageAuroc.Should().BeApproximately(row.ImageAuroc, 1e-9, row.DescribePooling());
+        }
+    }
+
+    [Test]
+    public void A_budget_too_small_for_one_candidate_fails_before_any_training()
+    {
+        var selection = TwoDivisions();
+        selection.Budget = TimeSpan.FromMilliseconds(1);
+        var reports = new List<SelectionProgress>();
+        FluentActions.Invoking(() => ModelSelection.Select(Tiny(), Normals(), selection, progress: new Recorder(reports)))
+            .Should().Throw<ArgumentException>().WithMessage("*budget of 0 s is less than one candidate's estimated training time*");
+        reports.Should().BeEmpty("nothing was trained");
+    }
+
+    [Test]
+    public void Too_few_images_or_bad_selection_options_are_refused_with_the_reason()
+    {
+        FluentActions.Invoking(() => ModelSelection.Select(Tiny(), Normals(9)))
+            .Should().Throw<ArgumentException>().WithMessage("*at least 10 normal images*there are 9*");
+        var bad = TwoDivisions();
+        bad.Divisions = new List<string> { "3,3,1" };
+        FluentActions.Invoking(() => ModelSelection.Select(Tiny(), Normals(), bad))
+            .Should().Throw<ArgumentException>().WithMessage("*'3,3,1' does not fit this network*HeightRatio: 3 does not divide*");
+        bad = TwoDivisions();
+        bad.TopFractions = new List<double> { 0 };
+        FluentActions.Invoking(() => ModelSelection.Select(Tiny(), Normals(), bad))
+            .Should().Throw<ArgumentException>().WithMessage("*SelectionOptions.TopFractions*");
+    }
+
+    [Test]
+    public void An_interrupted_selection_continues_without_retraining_finished_candidates()
+    {
+        using var scope = NewDisposeScope();
+        string state = Path.Combine(dir, "model.selection.json");
+        using var cancel = new CancellationTokenSource();
+        var first = new List<SelectionProgress>();
+        var progress = new Recorder(first, p =>
+        {
+            if (p.Stage.Contains("4,4,1", StringComparison.Ordinal))
+            {
+                cancel.Cancel();
+            }
+        });
+        FluentActions.Invoking(() => ModelSelection.Select(Tiny(), Normals(), TwoDivisions(), state, progress, cancellationToken: cancel.Token))
+            .Should().Throw<OperationCanceledException>();
+        File.Exists(state).Should().BeTrue("finished candidates are recorded");
+
+        var second = new List<SelectionProgress>();
+        var result = ModelSelection.Select(Tiny(), Normals(), TwoDivisions(), state, new Recorder(second));
+        using var detector = result.Detector;
+        second.Should().NotContain(p => p.Stage.Contains("2,2,1", StringComparison.Ordinal), "the first candidate was finished before the interruption");
+        result.Report.Candidates.Should().HaveCount(4);
+        File.Exists(state).Should().BeFalse("the state is deleted once the final model is trained");
+        Directory.GetFiles(dir).Should().BeEmpty("no checkpoint or temporary file is left behind");
+
+        var other = TwoDivisions();
+        other.Poolings = new List<ImageScorePooling> { ImageScorePooling.Max };
+        File.WriteAllText(state, File.Exists(state) ? string.Empty : "{\"Signature\":\"another\"}");
+        FluentActions.Invoking(() => ModelSelection.Select(Tiny(), Normals(), other, state))
+            .Should().Throw<ArgumentException>().WithMessage("*belongs to another selection*");
+    }
+
+    [Test]
+    public async Task Daad_train_select_never_opens_the_test_folder_and_saves_the_table()
+    {
+        TestImages.MvtecCategory(dir, "cat", train: 20, good: 2, defects: new[] { "blob" }, perDefect: 2, size: 32);
+        string category = Path.Combine(dir, "cat");
+        Directory.Delete(Path.Combine(category, "test"), recursive: true);
+        Directory.Delete(Path.Combine(category, "ground_truth"), recursive: true);
+        string model = Path.Combine(dir, "selected.daad");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int code = await DivideAssemble.Cli.Cli.RunAsync(
+            new[]
+            {
+                "train", "--data", category, "--format", "mvtec", "--model", "daad", "--image-size", "32", "--memory", "10", "--epochs", "2",
+                "--batch", "4", "--width", "8", "--depth", "3", "--seed", "1", "--division", "4,4,1", "--temperature", "0.1", "--select", "--out", model,
+            },
+            stdout,
+            stderr);
+        stderr.ToString().Should().BeEmpty();
+        code.Should().Be(0, stdout.ToString());
+        stdout.ToString().Should().Contain("the test folder is never read").And.Contain("**(chosen)**").And.Contain("selected on validation");
+        File.ReadAllText(model + ".selection.md").Should().Contain("| division | T | residual | pooling |");
+        File.Exists(model + ".selection.json").Should().BeFalse();
+
+        using var info = new StringWriter();
+        (await DivideAssemble.Cli.Cli.RunAsync(new[] { "info", model }, info, stderr)).Should().Be(0);
+        info.ToString().Should().Contain("selected on validation from").And.Contain("division 4,4,1");
+    }
+
+    private sealed class Recorder(List<SelectionProgress> reports, Action<SelectionProgress>? also = null) : IProgress<SelectionProgress>
+    {
+        public void Report(SelectionProgress value)
+        {
+            reports.Add(value);
+            also?.Invoke(value);
+        }
+    }
+}

@@ -50,10 +50,19 @@ internal sealed record RunResult
 
     public DaadOptions? Settings { get; init; }
 
+    /// <summary>What model selection tried and chose (<c>select</c> runs).</summary>
+    public SelectionReport? Selection { get; init; }
+
+    /// <summary>Every scoring of one model on the validation and the test split (<c>check</c> runs).</summary>
+    public IReadOnlyList<CheckRow>? Check { get; init; }
+
     public required string Machine { get; init; }
 
     public DateTimeOffset FinishedUtc { get; init; } = DateTimeOffset.UtcNow;
 }
+
+/// <summary>One scoring of a <c>check</c> run's model, on both splits.</summary>
+internal sealed record CheckRow(string Division, ResidualKind Residual, string Pooling, double ValidationAuroc, double TestAuroc, double? ValidationPixelAuroc, double? TestPixelAuroc);
 
 /// <summary>The run files under the output folder.</summary>
 internal sealed class ResultStore
@@ -108,6 +117,16 @@ internal static class Runner
 {
     public static RunResult Execute(RunSpec run, string dataRoot, string output)
     {
+        if (run.Mode == "select")
+        {
+            return Select(run, Load(run.Data with { Validation = true }, dataRoot), dataRoot);
+        }
+
+        if (run.Mode == "check")
+        {
+            return Check(run, Load(run.Data with { Validation = true }, dataRoot), Load(run.Data, dataRoot));
+        }
+
         var data = Load(run.Data, dataRoot);
         return run.Options is null ? Floor(run, data) : Train(run, data, output);
     }
@@ -115,9 +134,48 @@ internal static class Runner
     private static AnomalyDataset Load(DataSpec spec, string root) => spec.Kind switch
     {
         "mnist" => Datasets.Idx(Path.Combine(root, "mnist"), spec.NormalClass, spec.Validation),
-        "grass" => Datasets.Mvtec(Path.Combine(root, "textures", "grass"), validation: spec.Validation),
+        "grass" or "grass-subtle" => Datasets.Mvtec(Path.Combine(root, "textures", spec.Kind), validation: spec.Validation),
         _ => throw new ArgumentException($"unknown data kind '{spec.Kind}'", nameof(spec)),
     };
+
+    /// <summary>Selects on the validation split (the test split is loaded only after the final model is trained), then evaluates on the test split.</summary>
+    private static RunResult Select(RunSpec run, AnomalyDataset validation, string dataRoot)
+    {
+        var clock = Stopwatch.StartNew();
+        string? stage = null;
+        var result = ModelSelection.SelectOnSplit(run.Options!, validation.Train, validation.Test, validation.FullTrain, validation.Description, progress: new Progress<SelectionProgress>(p =>
+        {
+            if (p.Stage != stage)
+            {
+                stage = p.Stage;
+                Console.WriteLine($"  {p.Stage}");
+            }
+        }));
+        using var detector = result.Detector;
+        double seconds = clock.Elapsed.TotalSeconds;
+        var test = Load(run.Data, dataRoot);
+        var report = Evaluator.Evaluate(detector, test.Test, test.Description);
+        Console.WriteLine($"  {result.Report.Describe()}");
+        return Result(run, test, detector.Options, detector, report, seconds, result.Training) with { Selection = result.Report };
+    }
+
+    /// <summary>Trains on the validation split's training part and scores every way on the validation split and on the test split.</summary>
+    private static RunResult Check(RunSpec run, AnomalyDataset validation, AnomalyDataset test)
+    {
+        var options = run.Options!;
+        using var detector = new AnomalyDetector(options);
+        var clock = Stopwatch.StartNew();
+        var summary = detector.Fit(validation.Train);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var calibration = ImageSources.Subset(validation.Train, detector.HeldOutIndices(validation.Train.Count));
+        var onValidation = ModelSelection.ScoreEveryWay(detector, calibration, validation.Test);
+        var onTest = ModelSelection.ScoreEveryWay(detector, calibration, test.Test);
+        var rows = onValidation.Zip(onTest, (v, t) => new CheckRow(v.Division, v.Residual, v.DescribePooling(), v.ImageAuroc, t.ImageAuroc, v.PixelAuroc, t.PixelAuroc)).ToList();
+        var scoring = options.Scoring.Clone();
+        detector.ChangeScoring(scoring, calibration);
+        var report = Evaluator.Evaluate(detector, test.Test, test.Description);
+        return Result(run, test, options, detector, report, seconds, summary) with { Check = rows };
+    }
 
     private static int ImageSize(DataSpec spec) => spec.Kind == "mnist" ? 32 : 128;
 
@@ -140,6 +198,11 @@ internal static class Runner
             ReportPictures.WriteAll(detector, data.Test, report, Path.Combine(output, run.Group, run.Name), run.Panels);
         }
 
+        return Result(run, data, options, detector, report, trainSeconds, summary);
+    }
+
+    private static RunResult Result(RunSpec run, AnomalyDataset data, DaadOptions options, AnomalyDetector detector, EvaluationReport report, double trainSeconds, TrainingSummary summary)
+    {
         var n = options.Network;
         return new RunResult
         {
@@ -149,7 +212,7 @@ internal static class Runner
             Dataset = data.Description,
             Variant = n.Variant.ToString(),
             Division = n.Variant is ModelVariant.Autoencoder or ModelVariant.AutoencoderSkip ? "—"
-                : n.PerPixel || n.Variant == ModelVariant.MemAE ? "pixel" : $"{n.HeightRatio},{n.WidthRatio},{n.ChannelRatio}",
+                : n.DescribeDivision(),
             Seed = options.Seed,
             TrainSeconds = trainSeconds,
             Parameters = detector.GeneratorParameterCount + detector.DiscriminatorParameterCount,

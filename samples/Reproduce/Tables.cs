@@ -97,6 +97,9 @@ internal static class Tables
         sb.AppendLine();
         Sweep(sb, "T", temperature.Select(t => (t.Name[1..], t.Result)));
 
+        Defaults(sb, runs, store);
+        SelectionCheck(sb, runs, store);
+
         Plot(Path.Combine(output, "block-size.png"), "Grass: block division (DAAD, channel ratio 1)", "spatial ratio (blocks per side; 'pixel' = 1×1 blocks)",
             division.Where(d => d.Name.EndsWith("-1", StringComparison.Ordinal) || d.Name == "pixel").Select(d => (d.Name.Replace('-', ','), d.Result)).ToList());
         Plot(Path.Combine(output, "memory-size.png"), "Grass: memory size (DAAD, division " + Plan.GrassDivision + ")", "memory items N", memory.Select(m => (m.Name[1..], m.Result)).ToList());
@@ -105,6 +108,108 @@ internal static class Tables
         Directory.CreateDirectory(output);
         AtomicFile.WriteAllText(path, sb.ToString());
         return path;
+    }
+
+    /// <summary>The judging protocol: floor, AE, DAAD defaults, the paper's division and pooling, DAAD selected; and what selection chose and cost.</summary>
+    private static void Defaults(StringBuilder sb, IReadOnlyList<RunSpec> runs, ResultStore store)
+    {
+        sb.AppendLine("## Library defaults, the paper's settings and `--select` (textures 128×128, 20 epochs; digits 32×32, 5 epochs; seed 1)");
+        sb.AppendLine();
+        sb.AppendLine("Image AUROC / pixel AUROC. *paper settings*: the library defaults with the paper's division 8,8,1 and mean pooling. *selected*: `--select` on the training images' validation split (the test split is read only to evaluate the final model).");
+        sb.AppendLine();
+        sb.AppendLine("| data | floor | AE | DAAD defaults | DAAD paper settings | DAAD selected | selected settings | selection + final training |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        var ids = runs.Where(r => r.Group == "defaults" && r.Name.EndsWith("-floor", StringComparison.Ordinal)).Select(r => r.Name[..^"-floor".Length]).ToList();
+        RunResult? Get(string name) => runs.FirstOrDefault(r => r.Group == "defaults" && r.Name == name) is { } spec ? store.Find(spec) : null;
+        static string Both(RunResult? r) => r is null ? "—" : r.PixelAuroc is { } p ? $"{Fmt(r.ImageAuroc)} / {Fmt(p)}" : Fmt(r.ImageAuroc);
+        foreach (string id in ids)
+        {
+            var selected = Get(id + "-daad-selected");
+            string choice = selected?.Selection is { } s ? $"{s.Winner.Division}, T {s.Winner.Temperature.ToString("G3", CultureInfo.InvariantCulture)}, {s.Winner.Residual}, {s.Winner.DescribePooling()}" : "—";
+            string cost = selected?.Selection is { } sel
+                ? FormattableString.Invariant($"{sel.SelectionSeconds:F0} s + {selected.TrainSeconds - sel.SelectionSeconds:F0} s ({selected.TrainSeconds / Math.Max(1, Get(id + "-daad")?.TrainSeconds ?? 1):F1}× a default run)")
+                : "—";
+            sb.AppendLine($"| {id} | {Both(Get(id + "-floor"))} | {Both(Get(id + "-ae"))} | {Both(Get(id + "-daad"))} | {Both(Get(id + "-daad-paper-division-and-pooling"))} | {Both(selected)} | {choice} | {cost} |");
+        }
+
+        sb.AppendLine();
+        foreach (string id in ids)
+        {
+            if (Get(id + "-daad-selected")?.Selection is { } s)
+            {
+                sb.AppendLine($"Selection on {id}: {s.Validation}; {s.Candidates.Count} scored candidates, budget {s.BudgetSeconds.ToString("F0", CultureInfo.InvariantCulture)} s{(s.SkippedForBudget.Count > 0 ? "; not trained for the budget: " + string.Join("; ", s.SkippedForBudget) : string.Empty)}. Top five by validation image AUROC:");
+                sb.AppendLine();
+                var top = new SelectionReport(s.Candidates.OrderByDescending(c => c.ImageAuroc).ThenByDescending(c => c.PixelAuroc ?? 0).Take(5).ToList(), s.Winner, s.Validation, s.BudgetSeconds, s.SelectionSeconds, Array.Empty<string>());
+                sb.AppendLine(top.ToMarkdown());
+            }
+        }
+    }
+
+    /// <summary>Validation against test AUROC for every scoring of one model per division, and their rank correlation.</summary>
+    private static void SelectionCheck(StringBuilder sb, IReadOnlyList<RunSpec> runs, ResultStore store)
+    {
+        sb.AppendLine("## Do validation splits rank settings as test splits do?");
+        sb.AppendLine();
+        sb.AppendLine("One DAAD model per division, trained on the validation split's training part (textures 128×128, 20 epochs; digit 3 at 32×32, 5 epochs; seed 1), scored every way on the validation split and on the test split. ρ is Spearman's rank correlation of the two AUROC columns over all rows of the data set.");
+        sb.AppendLine();
+        foreach (var group in runs.Where(r => r.Group == "selection-check").GroupBy(r => r.Data.Id))
+        {
+            var rows = group.Select(store.Find).Where(r => r?.Check is not null).SelectMany(r => r!.Check!).ToList();
+            if (rows.Count == 0)
+            {
+                sb.AppendLine($"{group.Key}: not run yet.");
+                sb.AppendLine();
+                continue;
+            }
+
+            double rho = Spearman(rows.Select(r => r.ValidationAuroc).ToList(), rows.Select(r => r.TestAuroc).ToList());
+            var bestValidation = rows.OrderByDescending(r => r.ValidationAuroc).First();
+            var bestTest = rows.OrderByDescending(r => r.TestAuroc).First();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"**{group.Key}**: ρ = {rho:F2} over {rows.Count} settings; best on validation {bestValidation.Division} {bestValidation.Residual} {bestValidation.Pooling} (test {Fmt(bestValidation.TestAuroc)}), best on test {bestTest.Division} {bestTest.Residual} {bestTest.Pooling} ({Fmt(bestTest.TestAuroc)}).");
+            sb.AppendLine();
+            sb.AppendLine("| division | residual | pooling | validation image AUROC | test image AUROC | validation pixel AUROC | test pixel AUROC |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var r in rows)
+            {
+                sb.AppendLine($"| {r.Division} | {r.Residual} | {r.Pooling} | {Fmt(r.ValidationAuroc)} | {Fmt(r.TestAuroc)} | {Fmt(r.ValidationPixelAuroc)} | {Fmt(r.TestPixelAuroc)} |");
+            }
+
+            sb.AppendLine();
+        }
+    }
+
+    /// <summary>Spearman's rank correlation (average ranks for ties).</summary>
+    internal static double Spearman(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        static double[] Ranks(IReadOnlyList<double> v)
+        {
+            var order = Enumerable.Range(0, v.Count).OrderBy(i => v[i]).ToArray();
+            var ranks = new double[v.Count];
+            for (int i = 0; i < order.Length;)
+            {
+                int j = i;
+                while (j + 1 < order.Length && v[order[j + 1]] == v[order[i]])
+                {
+                    j++;
+                }
+
+                for (int k = i; k <= j; k++)
+                {
+                    ranks[order[k]] = (i + j) / 2.0;
+                }
+
+                i = j + 1;
+            }
+
+            return ranks;
+        }
+
+        var ra = Ranks(a);
+        var rb = Ranks(b);
+        double ma = ra.Average(), mb = rb.Average();
+        double cov = ra.Zip(rb, (x, y) => (x - ma) * (y - mb)).Sum();
+        double va = ra.Sum(x => (x - ma) * (x - ma)), vb = rb.Sum(y => (y - mb) * (y - mb));
+        return va == 0 || vb == 0 ? double.NaN : cov / Math.Sqrt(va * vb);
     }
 
     private static void Simple(StringBuilder sb, IEnumerable<(string Name, RunResult? Result)> rows, bool pixel)

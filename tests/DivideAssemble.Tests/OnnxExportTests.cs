@@ -34,6 +34,41 @@ public sealed class OnnxExportTests : TempFolderTest
     }
 
     [Test]
+    public void Eight_threads_score_one_onnx_model_concurrently_and_get_the_sequential_results()
+    {
+        using var scope = NewDisposeScope();
+        using var detector = OnnxParityTests.Train(ModelVariant.DaadPlus, "8,8,1", 1, 32, _ => { });
+        string path = Path.Combine(dir, "m.onnx");
+        detector.ExportOnnx(path);
+        using var onnx = OnnxAnomalyScorer.Load(path);
+        var batches = Enumerable.Range(0, 8)
+            .Select(i => Synthetic.Textures(3, 32, 100 + i, i % 2 == 1).contiguous().data<float>().ToArray())
+            .Select(floats => Enumerable.Range(0, 3).Select(k => new FloatImage(1, 32, 32, floats.AsSpan(k * 1024, 1024).ToArray())).ToList())
+            .ToArray();
+        var sequential = batches.Select(b => onnx.Score(b).Select(r => (r.Score, (double)r.AnomalyMap.Sum())).ToArray()).ToArray();
+        var parallel = new (double, double)[8][];
+        using var start = new Barrier(8);
+        var threads = Enumerable.Range(0, 8).Select(i => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (int repeat = 0; repeat < 3; repeat++)
+            {
+                parallel[i] = onnx.Score(batches[i]).Select(r => (r.Score, (double)r.AnomalyMap.Sum())).ToArray();
+                if (repeat == 1 && i == 0)
+                {
+                    onnx.UseCalibration(onnx.Calibration!); // swapping the calibration mid-flight is safe
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        for (int i = 0; i < 8; i++)
+        {
+            parallel[i].Should().Equal(sequential[i], $"batch {i}");
+        }
+    }
+
+    [Test]
     public void Large_weights_go_to_an_external_data_file_that_loads_and_is_checked()
     {
         using var scope = NewDisposeScope();

@@ -42,7 +42,7 @@ public static class ModelSummary
         string pooling = sc.Pooling switch
         {
             ImageScorePooling.Max => "max",
-            ImageScorePooling.TopMean => string.Create(CultureInfo.InvariantCulture, $"mean of the top {sc.TopFraction:P3}"),
+            ImageScorePooling.TopMean => string.Create(CultureInfo.InvariantCulture, $"mean of the top {sc.TopFraction * 100:G3} %"),
             _ => "mean",
         };
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"  scoring: {residual}, map smoothed at σ {sc.MapSigma(n.ImageSize):G3} px, {pooling} pooling"));

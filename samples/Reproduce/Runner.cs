@@ -74,7 +74,8 @@ internal sealed class ResultStore
     public static string Key(RunSpec run)
     {
         string settings = run.Options is null ? "floor" : JsonSerializer.Serialize(run.Options, EvaluationReport.JsonOptions);
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{run.Data.Id}\n{settings}")))[..16].ToLowerInvariant();
+        string mode = run.Mode == "train" ? string.Empty : $"\n{run.Mode}"; // a selection or a check is not its base run
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{run.Data.Id}\n{settings}{mode}")))[..16].ToLowerInvariant();
     }
 
     /// <summary>
@@ -98,7 +99,7 @@ internal sealed class ResultStore
             return run.Options is null && result.Settings is null && result.Key == Key(run) ? result : null;
         }
 
-        return Settings(result.Settings) == Settings(run.Options) ? result : null;
+        return Settings(result.Settings) == Settings(run.Options) && (result.Selection is not null) == (run.Mode == "select") && (result.Check is not null) == (run.Mode == "check") ? result : null;
     }
 
     private static string Settings(DaadOptions options) => JsonSerializer.Serialize(options, EvaluationReport.JsonOptions);

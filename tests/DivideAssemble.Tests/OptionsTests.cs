@@ -47,6 +47,22 @@ public sealed class OptionsTests
         DaadOptions.Paper.Training.Epochs.Should().Be(1000);
     }
 
+    [TestCase(28, 1)]
+    [TestCase(32, 1)]
+    [TestCase(64, 8)]
+    [TestCase(96, 2)] // 12 would not divide the 6×6 map at the fourth scale
+    [TestCase(128, 16)]
+    [TestCase(256, 16)]
+    public void The_default_division_follows_the_image_size(int size, int ratio)
+    {
+        var network = new NetworkOptions { ImageSize = size };
+        network.DefaultBlockRatio().Should().Be(ratio);
+        network.ResolvedHeightRatio.Should().Be(ratio);
+        network.DescribeDivision().Should().Be($"{ratio},{ratio},1");
+        network.HeightRatio = 4;
+        network.ResolvedHeightRatio.Should().Be(4, "a set ratio wins over the size rule");
+    }
+
     [TestCaseSource(nameof(Names))]
     public void Each_invalid_field_yields_an_error_naming_it(string property)
     {

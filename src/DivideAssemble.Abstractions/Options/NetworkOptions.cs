@@ -45,7 +45,7 @@ public sealed class NetworkOptions
     public int MaxWidth { get; set; } = 512;
 
     /// <summary>Gets or sets the division ratio along the height, r_h; <see langword="null"/> derives it from the image size (<see cref="DefaultBlockRatio"/>).</summary>
-    /// <value>The default value is <see langword="null"/>: 1 at 32×32, 4 at 64×64, 16 at 128×128 and above (docs/defaults.md). The paper's is 8.</value>
+    /// <value>The default value is <see langword="null"/>: 1 up to 32×32, 8 at 64×64, 16 at 128×128 and above (docs/defaults.md). The paper's is 8.</value>
     [Range(1, 4096)]
     public int? HeightRatio { get; set; }
 
@@ -61,14 +61,13 @@ public sealed class NetworkOptions
     public int ResolvedWidthRatio => WidthRatio ?? DefaultBlockRatio();
 
     /// <summary>
-    /// The division ratio used when none is set, from the image side S: <c>(S/32)²</c> as a power of two
-    /// (<c>2^k</c>, <c>k = round(2·log2(S/32))</c> clamped to 0..4) — 1 at 32×32 (each memory holds whole
-    /// feature maps), 4 at 64×64, 16 at 128×128 and above (blocks of 8×8 input pixels) — halved until it
-    /// divides every memory scale's feature map it does not exceed. Small images are objects seen whole,
-    /// large ones surfaces seen in parts; the rule is fitted to what worked on the project's data sets
-    /// (docs/defaults.md), not derived from theory.
+    /// The division ratio used when none is set, from the image side S: 1 up to 32×32 (each memory holds
+    /// whole feature maps: small images are objects seen whole), and above that the power of two that
+    /// gives the first memory scale blocks of about 8×8 input pixels (<c>S/8</c>, at most 16): 8 at 64×64,
+    /// 16 at 128×128 and above. It is halved until it divides every memory scale's feature map it does not
+    /// exceed. Fitted to what validation splits chose on the project's data sets (1 on digits at 32×32,
+    /// 16 on grass at 128×128; docs/defaults.md), not derived from theory.
     /// </summary>
-    /// <returns>The ratio for <see cref="ImageSize"/>.</returns>
     public int DefaultBlockRatio()
     {
         if (ImageSize < 1 || Depth < 1)
@@ -76,8 +75,12 @@ public sealed class NetworkOptions
             return 1;
         }
 
-        int k = (int)Math.Floor((2 * Math.Log2(ImageSize / 32.0)) + 0.5);
-        int ratio = 1 << Math.Clamp(k, 0, 4);
+        int ratio = 1;
+        while (ImageSize > 32 && ratio < 16 && ratio * 2 * 8 <= ImageSize)
+        {
+            ratio *= 2;
+        }
+
         while (ratio > 1 && Enumerable.Range(1, Depth).Select(l => ImageSize >> l).Any(size => size >= ratio && size % ratio != 0))
         {
             ratio /= 2;

@@ -53,7 +53,8 @@ internal static class Cli
                      [--select [--select-budget <minutes>]]
                      --select chooses division, temperature, residual and pooling on a validation split of the
                      training images (the test split is never read), then trains the final model (--epochs)
-                     with the winner; --division or --temperature given with it are kept fixed; an interrupted
+                     with the winner (the defaults stay unless a candidate beats them by more than one standard
+                     error of their validation AUROC); --division or --temperature given with it are kept fixed; an interrupted
                      selection continues when run again (state in <out>.selection.json)
         daad eval    --model <file> --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
                      --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma]

@@ -181,3 +181,59 @@ public sealed class SelectionTests : TempFolderTest
         }
     }
 }
+
+/// <summary>How selection chooses among scored candidates (no training).</summary>
+public sealed class SelectionChoiceTests
+{
+    private static SelectionCandidate Row(string division, double auroc, ImageScorePooling pooling = ImageScorePooling.TopMean, double? fraction = 0.03) =>
+        new(division, 0.1, ResidualKind.LowPass, pooling, auroc, null, 1, 1) { TopFraction = pooling == ImageScorePooling.TopMean ? fraction : null };
+
+    private static DaadOptions Configured()
+    {
+        var o = DaadOptions.Default; // 128 px: division 16,16,1, T 0.1, low-pass residual, top 3 %
+        o.Network.MemoryTemperature = 0.1;
+        return o;
+    }
+
+    [Test]
+    public void The_configured_settings_stay_unless_a_candidate_beats_them_by_more_than_the_required_standard_errors()
+    {
+        var options = Configured();
+        var selection = new SelectionOptions();
+        double se = Metrics.AurocStandardError(0.60, 40, 40);
+        se.Should().BeApproximately(0.063, 0.002);
+
+        var close = new[] { Row("16,16,1", 0.60), Row("8,8,1", 0.60 + (0.9 * se)), Row("16,16,1", 0.58, ImageScorePooling.Mean) };
+        var (winner, configured, gain) = ModelSelection.Choose(close, options, selection, 40, 40);
+        winner.Should().BeSameAs(close[0], "the best candidate is within one standard error of the configured settings");
+        configured.Should().BeSameAs(close[0]);
+        gain.Should().BeApproximately(se, 1e-12);
+        new SelectionReport(close, winner, "v", 1, 1, Array.Empty<string>()) { Configured = configured, RequiredGain = gain }
+            .Describe().Should().Contain("configured settings kept");
+
+        var clear = new[] { Row("16,16,1", 0.60), Row("8,8,1", 0.60 + (1.1 * se)) };
+        ModelSelection.Choose(clear, options, selection, 40, 40).Winner.Should().BeSameAs(clear[1]);
+
+        selection.RequiredStandardErrors = 0;
+        ModelSelection.Choose(close, options, selection, 40, 40).Winner.Should().BeSameAs(close[1], "0 takes the best AUROC");
+    }
+
+    [Test]
+    public void Without_the_configured_settings_among_the_candidates_the_best_wins()
+    {
+        var rows = new[] { Row("16,16,1", 0.60, ImageScorePooling.Mean), Row("8,8,1", 0.61, ImageScorePooling.Max) };
+        var (winner, configured, gain) = ModelSelection.Choose(rows, Configured(), new SelectionOptions(), 40, 40);
+        winner.Should().BeSameAs(rows[1]);
+        configured.Should().BeNull();
+        gain.Should().BeNull();
+    }
+
+    [Test]
+    public void The_auroc_standard_error_shrinks_with_the_square_root_of_the_images()
+    {
+        double small = Metrics.AurocStandardError(0.8, 25, 25), large = Metrics.AurocStandardError(0.8, 2500, 2500);
+        (small / large).Should().BeApproximately(10, 0.2);
+        Metrics.AurocStandardError(1.0, 10, 10).Should().Be(0);
+        Metrics.AurocStandardError(0.7, 0, 10).Should().Be(0);
+    }
+}

@@ -6,6 +6,28 @@ namespace DivideAssemble.Evaluation;
 /// </summary>
 public static class Metrics
 {
+    /// <summary>
+    /// The standard error of an AUROC measured on <paramref name="anomalous"/> anomalous and
+    /// <paramref name="normal"/> normal images, by Hanley and McNeil (1982):
+    /// <c>√((A(1−A) + (n₁−1)(Q₁−A²) + (n₀−1)(Q₂−A²)) / (n₁n₀))</c> with <c>Q₁ = A/(2−A)</c>, <c>Q₂ = 2A²/(1+A)</c>.
+    /// </summary>
+    /// <param name="auroc">The measured AUROC.</param>
+    /// <param name="anomalous">The number of anomalous images.</param>
+    /// <param name="normal">The number of normal images.</param>
+    /// <returns>The standard error; 0 when either count is 0.</returns>
+    public static double AurocStandardError(double auroc, int anomalous, int normal)
+    {
+        if (anomalous <= 0 || normal <= 0)
+        {
+            return 0;
+        }
+
+        double a = Math.Clamp(auroc, 0, 1);
+        double q1 = a / (2 - a), q2 = 2 * a * a / (1 + a);
+        double variance = ((a * (1 - a)) + ((anomalous - 1) * (q1 - (a * a))) + ((normal - 1) * (q2 - (a * a)))) / ((double)anomalous * normal);
+        return Math.Sqrt(Math.Max(variance, 0));
+    }
+
     /// <summary>Area under the ROC curve (scikit-learn's <c>roc_auc_score</c>).</summary>
     /// <param name="scores">Scores; higher means more anomalous.</param>
     /// <param name="labels">Labels: 0 normal, 1 anomalous.</param>

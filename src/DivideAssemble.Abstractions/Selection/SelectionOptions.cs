@@ -49,6 +49,15 @@ public sealed class SelectionOptions
     /// <value>The default value is 0.01, 0.03 and 0.1.</value>
     public IList<double> TopFractions { get; set; } = new List<double> { 0.01, 0.03, 0.1 };
 
+    /// <summary>
+    /// Gets or sets how many standard errors of the configured settings' validation AUROC (Hanley and
+    /// McNeil's, from the numbers of normal and anomalous validation images) the best candidate must gain
+    /// over them to replace them; 0 takes the best candidate whatever the margin.
+    /// </summary>
+    /// <value>The default value is 1: a small validation split changes the settings only on clear evidence.</value>
+    [Range(0.0, 10.0)]
+    public double RequiredStandardErrors { get; set; } = 1.0;
+
     /// <summary>Returns a deep copy.</summary>
     /// <returns>The copy.</returns>
     public SelectionOptions Clone() => new()
@@ -60,6 +69,7 @@ public sealed class SelectionOptions
         Residuals = Residuals.ToList(),
         Poolings = Poolings.ToList(),
         TopFractions = TopFractions.ToList(),
+        RequiredStandardErrors = RequiredStandardErrors,
     };
 }
 
@@ -92,7 +102,7 @@ public sealed record SelectionCandidate(
 
 /// <summary>What selection tried, what it chose, and what it cost; stored in the model file.</summary>
 /// <param name="Candidates">Every scored candidate, in the order tried.</param>
-/// <param name="Winner">The chosen candidate (highest validation image AUROC, then pixel AUROC, then the earliest).</param>
+/// <param name="Winner">The chosen candidate: the highest validation image AUROC (then pixel AUROC, then the earliest), unless the configured settings came within <see cref="RequiredGain"/> of it.</param>
 /// <param name="Validation">The validation split, as described by its loader.</param>
 /// <param name="BudgetSeconds">The time budget of the candidates.</param>
 /// <param name="SelectionSeconds">Time spent on the candidates (training, scoring, calibration).</param>
@@ -105,11 +115,23 @@ public sealed record SelectionReport(
     double SelectionSeconds,
     IReadOnlyList<string> SkippedForBudget)
 {
+    /// <summary>Gets the row of the settings selection started from (<see langword="null"/> when they were not among the candidates).</summary>
+    public SelectionCandidate? Configured { get; init; }
+
+    /// <summary>Gets the validation image AUROC a candidate had to gain over <see cref="Configured"/> to replace it.</summary>
+    public double? RequiredGain { get; init; }
+
     /// <summary>Describes the choice in one line.</summary>
     /// <returns>The line.</returns>
-    public string Describe() => string.Create(
-        System.Globalization.CultureInfo.InvariantCulture,
-        $"selected on validation from {Candidates.Count} candidates in {SelectionSeconds:F0} s: division {Winner.Division}, T {Winner.Temperature:G3}, {Winner.Residual} residual, {Winner.DescribePooling()} pooling (validation image AUROC {Winner.ImageAuroc:F3}{(Winner.PixelAuroc is { } p ? $", pixel {p:F3}" : string.Empty)})");
+    public string Describe()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string line = string.Create(inv, $"selected on validation from {Candidates.Count} candidates in {SelectionSeconds:F0} s: division {Winner.Division}, T {Winner.Temperature:G3}, {Winner.Residual} residual, {Winner.DescribePooling()} pooling (validation image AUROC {Winner.ImageAuroc:F3}{(Winner.PixelAuroc is { } p ? string.Create(inv, $", pixel {p:F3}") : string.Empty)})");
+        double best = Candidates.Max(c => c.ImageAuroc);
+        return Configured is not null && Winner == Configured && best > Winner.ImageAuroc
+            ? line + string.Create(inv, $"; the configured settings kept: the best candidate's {best:F3} is within the required gain of {RequiredGain:F3}")
+            : line;
+    }
 
     /// <summary>The candidates as a Markdown table, best first.</summary>
     /// <returns>The table.</returns>
@@ -129,6 +151,13 @@ public sealed record SelectionReport(
         if (SkippedForBudget.Count > 0)
         {
             sb.AppendLine().AppendLine("Not trained for the budget: " + string.Join("; ", SkippedForBudget) + ".");
+        }
+
+        if (Configured is not null && RequiredGain is { } gain)
+        {
+            sb.AppendLine().AppendLine(string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"The configured settings (division {Configured.Division}, T {Configured.Temperature:G3}, {Configured.Residual}, {Configured.DescribePooling()}) scored {Configured.ImageAuroc:F3}; a candidate had to beat them by more than {gain:F3} (SelectionOptions.RequiredStandardErrors standard errors of that AUROC) to replace them."));
         }
 
         return sb.ToString();

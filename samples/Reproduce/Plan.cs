@@ -123,7 +123,8 @@ internal static class Plan
 
         // Do validation AUROCs rank settings as test AUROCs do? One model per division, trained on the validation
         // split's training part, scored every way (residual × pooling) on the validation and the test split.
-        foreach (var (kind, digit, divisions) in new[] { ("grass", 0, new[] { 8, 16 }), ("grass-subtle", 0, new[] { 8, 16 }), ("mnist", 3, new[] { 1, 2 }) })
+        // On digits, AE too: a scoring default must serve the baseline it is compared with as well.
+        foreach (var (kind, digit, divisions) in new[] { ("grass", 0, new[] { 8, 16 }), ("grass-subtle", 0, new[] { 8, 16 }), ("mnist", 3, new[] { 1, 2 }), ("mnist", 2, new[] { 1 }), ("mnist", 8, new[] { 1 }) })
         {
             var data = new DataSpec(kind, digit, Validation: false);
             foreach (int r in divisions)
@@ -131,6 +132,11 @@ internal static class Plan
                 var o = Protocol(kind, "daad");
                 (o.Network.HeightRatio, o.Network.WidthRatio, o.Network.ChannelRatio) = (r, r, 1);
                 runs.Add(new("selection-check", $"{data.Id}-{r}-{r}-1", data, o, Mode: "check"));
+            }
+
+            if (kind == "mnist")
+            {
+                runs.Add(new("selection-check", $"{data.Id}-ae", data, Protocol(kind, "ae"), Mode: "check"));
             }
         }
 

@@ -137,9 +137,10 @@ internal static class Tables
         {
             if (Get(id + "-daad-selected")?.Selection is { } s)
             {
-                sb.AppendLine($"Selection on {id}: {s.Validation}; {s.Candidates.Count} scored candidates, budget {s.BudgetSeconds.ToString("F0", CultureInfo.InvariantCulture)} s{(s.SkippedForBudget.Count > 0 ? "; not trained for the budget: " + string.Join("; ", s.SkippedForBudget) : string.Empty)}. Top five by validation image AUROC:");
+                sb.AppendLine($"Selection on {id}: {s.Validation}; {s.Candidates.Count} scored candidates, budget {s.BudgetSeconds.ToString("F0", CultureInfo.InvariantCulture)} s{(s.SkippedForBudget.Count > 0 ? "; not trained for the budget: " + string.Join("; ", s.SkippedForBudget) : string.Empty)}. Top five by validation image AUROC (and the chosen one):");
                 sb.AppendLine();
-                var top = new SelectionReport(s.Candidates.OrderByDescending(c => c.ImageAuroc).ThenByDescending(c => c.PixelAuroc ?? 0).Take(5).ToList(), s.Winner, s.Validation, s.BudgetSeconds, s.SelectionSeconds, Array.Empty<string>());
+                var five = s.Candidates.OrderByDescending(c => c.ImageAuroc).ThenByDescending(c => c.PixelAuroc ?? 0).Take(5).ToList();
+                var top = new SelectionReport(five.Contains(s.Winner) ? five : five.Append(s.Winner).ToList(), s.Winner, s.Validation, s.BudgetSeconds, s.SelectionSeconds, Array.Empty<string>()) { Configured = s.Configured, RequiredGain = s.RequiredGain };
                 sb.AppendLine(top.ToMarkdown());
             }
         }
@@ -152,7 +153,7 @@ internal static class Tables
         sb.AppendLine();
         sb.AppendLine("One DAAD model per division, trained on the validation split's training part (textures 128×128, 20 epochs; digit 3 at 32×32, 5 epochs; seed 1), scored every way on the validation split and on the test split. ρ is Spearman's rank correlation of the two AUROC columns over all rows of the data set.");
         sb.AppendLine();
-        foreach (var group in runs.Where(r => r.Group == "selection-check").GroupBy(r => r.Data.Id))
+        foreach (var group in runs.Where(r => r.Group == "selection-check").GroupBy(r => r.Options!.Network.Variant == ModelVariant.Daad ? r.Data.Id : $"{r.Data.Id} ({r.Options.Network.Variant})"))
         {
             var rows = group.Select(store.Find).Where(r => r?.Check is not null).SelectMany(r => r!.Check!).ToList();
             if (rows.Count == 0)

@@ -10,7 +10,7 @@ namespace DivideAssemble;
 /// <summary>
 /// Chooses the settings that matter on the user's own normal images, then trains the final model with
 /// the winner: block division and memory temperature (one training per network setting, shorter than
-/// the final model's), residual kind and pooling (scored on every trained candidate without retraining),
+/// the final model's unless <see cref="SelectionOptions.CandidateEpochFraction"/> says otherwise), residual kind and pooling (scored on every trained candidate without retraining),
 /// judged by image AUROC on a validation split that never touches a test set.
 /// </summary>
 /// <remarks>

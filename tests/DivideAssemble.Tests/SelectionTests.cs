@@ -19,6 +19,7 @@ public sealed class SelectionTests : TempFolderTest
         Residuals = new List<ResidualKind> { ResidualKind.LowPass },
         Poolings = poolings.Length > 0 ? poolings.ToList() : new List<ImageScorePooling> { ImageScorePooling.Mean, ImageScorePooling.Max },
         Budget = TimeSpan.FromHours(1),
+        CandidateEpochFraction = 0.5,
     };
 
     private static IImageSource Normals(int count = 30) => new TensorImageSource(Synthetic.Textures(count, 32, 1, false));
@@ -33,7 +34,7 @@ public sealed class SelectionTests : TempFolderTest
         report.Candidates.Should().HaveCount(4, "two divisions, one residual, two poolings");
         report.Candidates.Select(c => c.Division).Distinct().Should().Equal("2,2,1", "4,4,1");
         report.Winner.ImageAuroc.Should().Be(report.Candidates.Max(c => c.ImageAuroc));
-        report.Candidates.Should().OnlyContain(c => c.Epochs == 1, "candidates train half of the final model's 2 epochs");
+        report.Candidates.Should().OnlyContain(c => c.Epochs == 1, "candidates train the asked half of the final model's 2 epochs");
 
         var options = detector.Options;
         options.Network.DescribeDivision().Should().Be(report.Winner.Division);

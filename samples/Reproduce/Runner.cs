@@ -82,7 +82,7 @@ internal sealed class ResultStore
     /// Returns the stored result of <paramref name="run"/>, or <see langword="null"/> when there is none or
     /// it was made with other settings. Settings are compared by value (both read through today's
     /// <see cref="DaadOptions"/>), so a result survives the removal of an option it did not depend on; a
-    /// floor has no settings and is matched by its key.
+    /// floor has no settings and a selection stores its winner's, so both are matched by their key.
     /// </summary>
     public RunResult? Find(RunSpec run)
     {
@@ -97,6 +97,12 @@ internal sealed class ResultStore
         if (run.Options is null || result.Settings is null)
         {
             return run.Options is null && result.Settings is null && result.Key == Key(run) ? result : null;
+        }
+
+        if (run.Mode == "select")
+        {
+            // A selection stores the winner's settings, not the ones it started from: match it by its key.
+            return result.Selection is not null && result.Key == Key(run) ? result : null;
         }
 
         return Settings(result.Settings) == Settings(run.Options) && (result.Selection is not null) == (run.Mode == "select") && (result.Check is not null) == (run.Mode == "check") ? result : null;

@@ -151,7 +151,7 @@ internal static class Tables
     {
         sb.AppendLine("## Do validation splits rank settings as test splits do?");
         sb.AppendLine();
-        sb.AppendLine("One DAAD model per division, trained on the validation split's training part (textures 128×128, 20 epochs; digit 3 at 32×32, 5 epochs; seed 1), scored every way on the validation split and on the test split. ρ is Spearman's rank correlation of the two AUROC columns over all rows of the data set.");
+        sb.AppendLine("One DAAD model per division (on digits also an AE), trained on the validation split's training part (textures 128×128, 20 epochs; digits at 32×32, 5 epochs; seed 1), scored every way on the validation split and on the test split. ρ is Spearman's rank correlation of the two AUROC columns over all rows of the data set and model.");
         sb.AppendLine();
         foreach (var group in runs.Where(r => r.Group == "selection-check").GroupBy(r => r.Options!.Network.Variant == ModelVariant.Daad ? r.Data.Id : $"{r.Data.Id} ({r.Options.Network.Variant})"))
         {

@@ -6,7 +6,8 @@ namespace DivideAssemble;
 /// What model selection (<c>daad train --select</c>, <c>ModelSelection.Select</c>) tries and how long it
 /// may take. Network settings (block division, then memory temperature) are trained once each on part of
 /// the normal images; every scoring setting (residual kind × pooling) is tried on each trained candidate
-/// without retraining; the winner by validation image AUROC is trained on all images.
+/// without retraining; the winner by validation image AUROC (the configured settings unless beaten by
+/// more than <see cref="RequiredStandardErrors"/> standard errors) is trained on all images.
 /// </summary>
 public sealed class SelectionOptions
 {

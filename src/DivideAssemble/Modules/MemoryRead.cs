@@ -36,6 +36,16 @@ internal static class MemoryRead
     /// </summary>
     private static List<Tensor> Keep(params Tensor[] tensors) => tensors.Select(t => t.MoveToOuterDisposeScope()).ToList();
 
+    /// <summary>The row norms of queries and items (clamped at 1e-12 for the scales) and the inverse-norm scales <c>s_q = 1/|q|</c>, <c>1/|m|</c> and <c>s_m = 1/(T|m|)</c>.</summary>
+    private static (Tensor QNorm, Tensor MNorm, Tensor QScale, Tensor MUnitScale, Tensor MScale) Scales(Tensor q, Tensor m, double temperature)
+    {
+        var qNorm = q.norm(1, keepdim: true, p: 2);
+        var mNorm = m.norm(1, keepdim: true, p: 2);
+        var qScale = ScalarMath.ClampMin(qNorm, Epsilon).reciprocal();
+        var mUnitScale = ScalarMath.ClampMin(mNorm, Epsilon).reciprocal();
+        return (qNorm, mNorm, qScale, mUnitScale, ScalarMath.Div(mUnitScale, temperature));
+    }
+
     /// <summary>1 where a norm is at least the clamp, else 0: a clamped norm passes no gradient.</summary>
     private static Tensor Kept(Tensor norm)
     {
@@ -63,10 +73,7 @@ internal static class MemoryRead
             var m = (Tensor)vars[1];
             double temperature = (double)vars[2];
             using var scope = NewDisposeScope();
-            var qNorm = q.norm(1, keepdim: true, p: 2);
-            var mNorm = m.norm(1, keepdim: true, p: 2);
-            var qScale = ScalarMath.ClampMin(qNorm, Epsilon).reciprocal();
-            var mScale = ScalarMath.Div(ScalarMath.ClampMin(mNorm, Epsilon).reciprocal(), temperature);
+            var (qNorm, mNorm, qScale, _, mScale) = Scales(q, m, temperature);
             var logits = q.mm(m.t()).mul_(qScale).mul_(mScale.t());
             var weights = logits.softmax(-1);
             var read = weights.mm(m);
@@ -108,11 +115,7 @@ internal static class MemoryRead
             var m = (Tensor)vars[1];
             double temperature = (double)vars[2];
             using var scope = NewDisposeScope();
-            var qNorm = q.norm(1, keepdim: true, p: 2);
-            var mNorm = m.norm(1, keepdim: true, p: 2);
-            var qScale = ScalarMath.ClampMin(qNorm, Epsilon).reciprocal();
-            var mUnitScale = ScalarMath.ClampMin(mNorm, Epsilon).reciprocal();
-            var mScale = ScalarMath.Div(mUnitScale, temperature);
+            var (qNorm, mNorm, qScale, mUnitScale, mScale) = Scales(q, m, temperature);
             var qn = q * qScale;
             var mn = m * mScale;
             var weights = qn.mm(mn.t()).softmax(-1);

@@ -55,6 +55,9 @@ public static class ModelMetadata
     /// <summary>The raw alignment score L(x) (DAAD+ only), <c>[N]</c>.</summary>
     public const string AlignmentErrorOutput = "L";
 
+    /// <summary>The raw memory distance M(x), <c>[N]</c> (only when the score uses it, see ScoringOptions.MemoryWeight).</summary>
+    public const string MemoryDistanceOutput = "M";
+
     /// <summary>The anomaly maps, <c>[N, S, S]</c>.</summary>
     public const string MapsOutput = "maps";
 
@@ -120,6 +123,7 @@ public static class ModelMetadata
         if (calibration is null
             || !double.IsFinite(calibration.ReconstructionMean) || !(calibration.ReconstructionStd > 0) || !double.IsFinite(calibration.ReconstructionStd)
             || !double.IsFinite(calibration.AlignmentMean) || !(calibration.AlignmentStd > 0) || !double.IsFinite(calibration.AlignmentStd)
+            || !double.IsFinite(calibration.MemoryMean) || !(calibration.MemoryStd > 0) || !double.IsFinite(calibration.MemoryStd)
             || double.IsInfinity(calibration.Threshold) || calibration.ImageCount < 1
             || (calibration.ResidualNormalisers is { } normalisers && (normalisers.Count == 0 || normalisers.Any(n => !double.IsFinite(n) || n <= 0))))
         {

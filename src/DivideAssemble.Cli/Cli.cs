@@ -49,6 +49,7 @@ internal static class Cli
                      --model daad|daad+|ae|ae-skip|memae [--image-size S] [--division rh,rw,rc|pixel] [--memory N]
                      [--epochs E] [--batch B] [--seed s] [--device cpu|cuda] [--preset default|paper]
                      [--channels C] [--width W] [--depth L] [--temperature T] [--lr X] [--threads n]
+                     [--memory-init auto|uniform|samples] [--memory-weight β]
                      [--checkpoint <file> --checkpoint-every K] [--no-flips] --out <model file>
                      [--select [--select-budget <minutes>]]
                      --select chooses division, temperature, residual and pooling on a validation split of the
@@ -537,6 +538,8 @@ internal static class Cli
 
         o.Network.MemoryItems = a.Int("memory") ?? o.Network.MemoryItems;
         o.Network.MemoryTemperature = a.Double("temperature") ?? o.Network.MemoryTemperature;
+        o.Training.MemoryInit = a.Choice("memory-init", new Dictionary<string, MemoryInit>(StringComparer.Ordinal) { ["auto"] = MemoryInit.Auto, ["uniform"] = MemoryInit.Uniform, ["samples"] = MemoryInit.Samples }, o.Training.MemoryInit);
+        o.Scoring.MemoryWeight = a.Double("memory-weight") ?? o.Scoring.MemoryWeight;
         o.Network.BaseWidth = a.Int("width") ?? o.Network.BaseWidth;
         o.Network.Depth = a.Int("depth") ?? o.Network.Depth;
         o.Training.Epochs = a.Int("epochs") ?? o.Training.Epochs;

@@ -20,6 +20,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
     private readonly InferenceSession session;
     private readonly OnnxModelFile file;
     private readonly string[] outputNames;
+    private readonly ScoringOptions scoring;
     private volatile ScoreCalibration calibration;
     private bool disposed;
 
@@ -30,6 +31,8 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         calibration = file.Calibration;
         Path = path;
         outputNames = file.Outputs.Select(o => o.Name).ToArray();
+        scoring = file.Options.Scoring.Clone();
+        scoring.MemoryWeight = file.Options.EffectiveMemoryWeight();
     }
 
     /// <summary>Gets the model file.</summary>
@@ -105,7 +108,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
     public IReadOnlyList<AnomalyResult> Score(IReadOnlyList<FloatImage> images)
     {
         var current = calibration;
-        return Run(Batch(images), images.Count).Raw.Select(r => AnomalyResult.FromRaw(r, current, file.Options.Scoring)).ToList();
+        return Run(Batch(images), images.Count).Raw.Select(r => AnomalyResult.FromRaw(r, current, scoring)).ToList();
     }
 
     /// <inheritdoc />
@@ -117,7 +120,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         var results = new List<AnomalyResult>(images.Count);
         foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), file.Options.Training.BatchSize, cancellationToken))
         {
-            results.AddRange(Run(batch.Data[..(batch.Indices.Count * reader.ImageLength)], batch.Indices.Count).Raw.Select(r => AnomalyResult.FromRaw(r, current, file.Options.Scoring)));
+            results.AddRange(Run(batch.Data[..(batch.Indices.Count * reader.ImageLength)], batch.Indices.Count).Raw.Select(r => AnomalyResult.FromRaw(r, current, scoring)));
         }
 
         return results;
@@ -134,7 +137,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
 
         var results = Score(normalImages, cancellationToken);
         // A multi-scale residual's normalisers are constants of the exported graph: they stay those of the file.
-        var measured = ScoreCalibration.Measure(results, file.Options.Scoring, heldOut: true) with { ResidualNormalisers = file.Calibration.ResidualNormalisers };
+        var measured = ScoreCalibration.Measure(results, scoring, heldOut: true) with { ResidualNormalisers = file.Calibration.ResidualNormalisers };
         calibration = measured;
         return measured;
     }
@@ -178,12 +181,13 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         var scores = Output(ModelMetadata.ScoresOutput);
         var r = Output(ModelMetadata.ReconstructionErrorOutput);
         var l = file.Options.Network.HasDiscriminator ? Output(ModelMetadata.AlignmentErrorOutput) : null;
+        var m = scoring.MemoryWeight > 0 ? Output(ModelMetadata.MemoryDistanceOutput) : null;
         var maps = Output(ModelMetadata.MapsOutput);
         var recon = Output(ModelMetadata.ReconstructionsOutput);
         var raw = new RawScore[count];
         for (int i = 0; i < count; i++)
         {
-            raw[i] = new RawScore(r[i], l?[i], maps.AsSpan(i * s * s, s * s).ToArray(), recon.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c);
+            raw[i] = new RawScore(r[i], l?[i], maps.AsSpan(i * s * s, s * s).ToArray(), recon.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c) { MemoryDistance = m?[i] };
         }
 
         return (raw, scores);

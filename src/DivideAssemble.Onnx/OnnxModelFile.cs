@@ -148,6 +148,12 @@ internal sealed class OnnxModelFile
         ReadMetadata(metadata);
         ParseGraph(bytes.AsSpan(graphStart, graphLength), folder);
         CheckContent(bytes.AsSpan(graphStart, graphLength), folder, metadata[ModelMetadata.ContentHashKey]);
+        if (Options.Training.MemoryInit == MemoryInit.Auto && Options.EffectiveMemoryWeight() > 0 && !Outputs.Any(o => o.Name == ModelMetadata.MemoryDistanceOutput))
+        {
+            // Exported before items could start from samples: they started uniform (and scores had no memory distance).
+            Options.Training.MemoryInit = MemoryInit.Uniform;
+        }
+
         CheckSignature();
     }
 
@@ -246,6 +252,11 @@ internal sealed class OnnxModelFile
         if (net.HasDiscriminator)
         {
             expected.Add(ModelMetadata.AlignmentErrorOutput);
+        }
+
+        if (Options.EffectiveMemoryWeight() > 0)
+        {
+            expected.Add(ModelMetadata.MemoryDistanceOutput);
         }
 
         expected.Add(ModelMetadata.MapsOutput);

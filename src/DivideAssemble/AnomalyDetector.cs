@@ -481,6 +481,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
                     State = state,
                     Logger = logger,
                     StartEpoch = state.EpochsCompleted,
+                    InitialiseMemories = !trained && state.EpochsCompleted == 0 && options.Network.HasMemory && options.EffectiveMemoryInit() == MemoryInit.Samples,
                 };
                 var callbacks = new List<ITrainingCallback> { new ValidationLossCallback(), new BestEpochCallback(), new EarlyStoppingCallback() };
                 if (checkpointPath is not null)

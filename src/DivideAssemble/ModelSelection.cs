@@ -365,6 +365,7 @@ public static class ModelSelection
             }
 
             detector.ChangeScoring(scoring, calibrationImages, cancellationToken);
+            double memoryWeight = detector.Options.EffectiveMemoryWeight();
             var calibration = detector.Score(calibrationImages, cancellationToken);
             var results = new AnomalyResult[images.Count];
             var report = Evaluator.Evaluate(detector, images, onImage: (i, r) => results[i] = r, cancellationToken: cancellationToken);
@@ -379,9 +380,9 @@ public static class ModelSelection
 
                 var (mean, std) = MeanStd(calibration.Select(Pool).ToList());
                 var (lMean, lStd) = MeanStd(calibration.Select(r => r.AlignmentError ?? 0).ToList());
-                var scores = results.Select(r => r.AlignmentError is { } l
-                    ? (scoring.Gamma * ((Pool(r) - mean) / std)) + ((1 - scoring.Gamma) * ((l - lMean) / lStd))
-                    : Pool(r)).ToList();
+                var (mMean, mStd) = MeanStd(calibration.Select(r => r.MemoryDistance ?? 0).ToList());
+                var pooled = new ScoreCalibration(mean, std, lMean, lStd, double.NaN, double.NaN, calibration.Count, true) { MemoryMean = mMean, MemoryStd = mStd };
+                var scores = results.Select(r => pooled.Combine(Pool(r), r.AlignmentError, r.MemoryDistance, scoring.Gamma, memoryWeight)).ToList();
                 double auroc = pooling == ImageScorePooling.Mean ? report.ImageAuroc : Metrics.Auroc(scores, labels);
                 rows.Add(new SelectionCandidate(options.Network.DescribeDivision(), options.Network.MemoryTemperature, residual, pooling, auroc, report.PixelAuroc, 0, options.Training.Epochs)
                 {

@@ -137,6 +137,39 @@ public sealed class BlockMemoryTests : TorchTest
     }
 
     [Test]
+    public void Distance_is_one_minus_the_largest_cosine_computed_by_hand()
+    {
+        using var scope = NewDisposeScope();
+        using var memory = MakeMemory(0.1, 0);
+        var distance = memory.Distance(tensor(Queries).reshape(1, 2, 3));
+
+        distance.shape.Should().Equal(1, 2);
+        for (int i = 0; i < 2; i++)
+        {
+            double qn = Math.Sqrt(Enumerable.Range(0, 3).Sum(d => Queries[i, d] * (double)Queries[i, d]));
+            double best = Enumerable.Range(0, 3).Max(n =>
+                Enumerable.Range(0, 3).Sum(d => Queries[i, d] * (double)Items[n, d]) / (qn * Math.Sqrt(Enumerable.Range(0, 3).Sum(d => Items[n, d] * (double)Items[n, d]))));
+            distance[0, i].item<float>().Should().BeApproximately((float)(1 - best), 1e-6f);
+        }
+    }
+
+    [Test]
+    public void Items_initialised_from_queries_start_at_those_queries()
+    {
+        using var scope = NewDisposeScope();
+        using var memory = new BlockMemory(5, 64, temperature: 0.1);
+        var queries = randn(3, 64) * 3;
+        memory.InitialiseFrom(queries);
+
+        // Item i is query i mod 3 plus its uniform start (±1/8 per element here): the nearest query by far, and distance ~0.
+        var distances = memory.Distance(queries);
+        distances.max().item<float>().Should().BeLessThan(0.01f);
+        MaxAbs(memory.Items.detach()[3] - queries[0]).Should().BeLessThanOrEqualTo(1.0 / 8 + 1e-6, "repeats differ only by their uniform start");
+        MaxAbs(memory.Items.detach()[3] - memory.Items.detach()[0]).Should().BeGreaterThan(0, "the uniform start breaks the tie between repeats");
+        FluentActions.Invoking(() => memory.InitialiseFrom(zeros(2, 8))).Should().Throw<ArgumentException>().WithMessage("*[M ≥ 1, 64]*");
+    }
+
+    [Test]
     public void Gradients_reach_items_and_queries()
     {
         using var scope = NewDisposeScope();

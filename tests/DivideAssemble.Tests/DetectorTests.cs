@@ -36,6 +36,43 @@ public sealed class DetectorTests : TempFolderTest
     }
 
     [Test]
+    public void A_whole_map_memory_starts_from_training_images_and_scores_with_its_distance()
+    {
+        using var scope = NewDisposeScope();
+        var train = Synthetic.Textures(24, 32, 1, false);
+        using var detector = Builder(ModelVariant.Daad, epochs: 1).WithBlockDivision(1, 1).Build();
+        detector.Options.EffectiveMemoryInit().Should().Be(MemoryInit.Samples);
+
+        // Right after initialisation every item sits on a training image's features: distance ~0 for some image.
+        var run = DaadBuilder.Create(detector.Options).Build();
+        using (run)
+        {
+            var buffers = run.Generator.buffers().Select(b => b.clone()).ToList();
+            run.Generator.InitialiseMemories(train, 8, new Random(1));
+            run.Generator.buffers().Zip(buffers).All(p => p.First.to(float64).allclose(p.Second.to(float64), 0, 0)).Should().BeTrue("batch-norm statistics are left as they were");
+            using var ng = no_grad();
+            run.Generator.train();
+            var distance = run.Generator.MemoryDistance(train.narrow(0, 0, 8));
+            distance.shape.Should().Equal(8);
+            distance.min().item<float>().Should().BeLessThan(0.05f, "the first chunk's features are exactly those the items were drawn from");
+        }
+
+        detector.Fit(new TensorImageSource(train));
+        var test = cat(new[] { Synthetic.Textures(3, 32, 5, false), Synthetic.Textures(3, 32, 6, true) });
+        var results = detector.Score(test);
+        var calibration = detector.Calibration!;
+        calibration.MemoryStd.Should().BeGreaterThan(0).And.NotBe(1, "measured on held-back images");
+        foreach (var r in results)
+        {
+            r.MemoryDistance.Should().NotBeNull().And.BeInRange(0, 2);
+            r.Score.Should().BeApproximately(calibration.Combine(r.ReconstructionError, null, r.MemoryDistance, 0.9, ScoringOptions.DefaultMemoryWeight), 1e-9);
+        }
+
+        detector.ChangeScoring(new ScoringOptions { MemoryWeight = 0 }, new TensorImageSource(train.narrow(0, 0, 8)));
+        detector.Score(test).Should().OnlyContain(r => r.MemoryDistance == null, "a weight of 0 scores by reconstruction alone");
+    }
+
+    [Test]
     public void Loading_a_bad_file_names_it_and_the_problem()
     {
         using var scope = NewDisposeScope();
@@ -56,7 +93,7 @@ public sealed class DetectorTests : TempFolderTest
         var copy = bytes.ToArray();
         BitConverter.GetBytes(99).CopyTo(copy, 8);
         File.WriteAllBytes(future, copy);
-        FluentActions.Invoking(() => AnomalyDetector.Load(future)).Should().Throw<InvalidDataException>().WithMessage("*future.daad* format version 99*reads versions 1 to 3*");
+        FluentActions.Invoking(() => AnomalyDetector.Load(future)).Should().Throw<InvalidDataException>().WithMessage("*future.daad* format version 99*reads versions 1 to 4*");
 
         FluentActions.Invoking(() => AnomalyDetector.Load(Path.Combine(dir, "missing.daad"))).Should().Throw<FileNotFoundException>().WithMessage("*missing.daad*");
     }

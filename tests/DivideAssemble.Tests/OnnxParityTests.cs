@@ -48,6 +48,12 @@ public sealed class OnnxParityTests : TempFolderTest
             o.Network.ShrinkThreshold = shrink;
         });
 
+    [TestCase(0.0)]
+    [TestCase(0.4)]
+    [TestCase(1.0)]
+    public void The_memory_distance_is_baked_into_the_graph_with_its_weight(double weight) =>
+        CheckParity(ModelVariant.Daad, "1,1,1", 1, 32, o => o.Scoring.MemoryWeight = weight);
+
     [TestCase(ModelVariant.Daad, "4,4,1", 1, 32, ImageScorePooling.Mean)]
     [TestCase(ModelVariant.Daad, "8,8,1", 3, 64, ImageScorePooling.TopMean)]
     [TestCase(ModelVariant.DaadPlus, "8,8,1", 3, 32, ImageScorePooling.Max)]
@@ -115,6 +121,12 @@ public sealed class OnnxParityTests : TempFolderTest
                 else
                 {
                     raw[i].AlignmentError.Should().BeNull();
+                }
+
+                raw[i].MemoryDistance.HasValue.Should().Be(e.MemoryDistance.HasValue, $"M is output when the score uses it, {at}");
+                if (e.MemoryDistance is { } m)
+                {
+                    Math.Abs(raw[i].MemoryDistance!.Value - m).Should().BeLessThan(1e-5 + (1e-4 * Math.Abs(m)), $"M, {at}");
                 }
 
                 MaxDifference(raw[i].AnomalyMap, e.AnomalyMap).Should().BeLessThanOrEqualTo(1e-4 * e.AnomalyMap.Max(Math.Abs), $"map, {at}");

@@ -30,7 +30,9 @@ public sealed class OptionsTests
         ("Training.Beta2", o => o.Training.Beta2 = -0.1),
         ("Training.ReconstructionWeight", o => o.Training.ReconstructionWeight = -1),
         ("Training.ValidationFraction", o => o.Training.ValidationFraction = 0.95),
+        ("Training.MemoryInit", o => o.Training.MemoryInit = (MemoryInit)7),
         ("Scoring.Gamma", o => o.Scoring.Gamma = 1.5),
+        ("Scoring.MemoryWeight", o => o.Scoring.MemoryWeight = 1.5),
         ("Scoring.SmoothingSigma", o => o.Scoring.SmoothingSigma = -1),
         ("Scoring.TargetFalsePositiveRate", o => o.Scoring.TargetFalsePositiveRate = 2),
         ("Scoring.Pooling", o => o.Scoring.Pooling = (ImageScorePooling)9),
@@ -61,6 +63,29 @@ public sealed class OptionsTests
         network.DescribeDivision().Should().Be($"{ratio},{ratio},1");
         network.HeightRatio = 4;
         network.ResolvedHeightRatio.Should().Be(4, "a set ratio wins over the size rule");
+    }
+
+    [Test]
+    public void Memory_init_and_weight_resolve_from_the_division()
+    {
+        var small = DaadOptions.Default;
+        small.Network.ImageSize = 32;
+        small.Network.MemoryHoldsWholeMaps().Should().BeTrue("the default division at 32×32 is 1,1,1");
+        small.EffectiveMemoryInit().Should().Be(MemoryInit.Samples);
+        small.EffectiveMemoryWeight().Should().Be(ScoringOptions.DefaultMemoryWeight);
+
+        var large = DaadOptions.Default;
+        large.EffectiveMemoryInit().Should().Be(MemoryInit.Uniform, "16,16,1 blocks at 128×128 are local patterns");
+        large.EffectiveMemoryWeight().Should().Be(0);
+
+        small.Training.MemoryInit = MemoryInit.Uniform;
+        small.EffectiveMemoryWeight().Should().Be(0, "distances to uniformly started items were not measured to help");
+        small.Scoring.MemoryWeight = 0.3;
+        small.EffectiveMemoryWeight().Should().Be(0.3, "a set weight wins");
+        small.Network.Variant = ModelVariant.Autoencoder;
+        small.EffectiveMemoryWeight().Should().Be(0, "an autoencoder has no memory");
+        DaadOptions.Paper.EffectiveMemoryInit().Should().Be(MemoryInit.Uniform);
+        DaadOptions.Paper.EffectiveMemoryWeight().Should().Be(0);
     }
 
     [TestCaseSource(nameof(Names))]

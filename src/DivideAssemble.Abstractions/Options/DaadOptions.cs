@@ -68,9 +68,28 @@ public sealed class DaadOptions
             HorizontalFlip = true,
             VerticalFlip = true,
             NormalizeFeatures = false,
+            MemoryInit = MemoryInit.Uniform,
         },
-        Scoring = new ScoringOptions { Gamma = 0.9, SmoothingSigma = 0, ResidualSigma = 0, Pooling = ImageScorePooling.Mean },
+        Scoring = new ScoringOptions { Gamma = 0.9, SmoothingSigma = 0, ResidualSigma = 0, Pooling = ImageScorePooling.Mean, MemoryWeight = 0 },
     };
+
+    /// <summary>Returns <see cref="TrainingOptions.MemoryInit"/> resolved for this network (<see cref="MemoryInit.Auto"/> never comes back).</summary>
+    /// <exception cref="ArgumentException">The network options describe an impossible network.</exception>
+    public MemoryInit EffectiveMemoryInit() => Training.MemoryInit switch
+    {
+        MemoryInit.Auto => Network.MemoryHoldsWholeMaps() ? MemoryInit.Samples : MemoryInit.Uniform,
+        var init => init,
+    };
+
+    /// <summary>
+    /// Returns the memory weight β the score uses: 0 without a memory; <see cref="ScoringOptions.MemoryWeight"/>
+    /// when set; otherwise <see cref="ScoringOptions.DefaultMemoryWeight"/> when the memory holds whole
+    /// feature maps and its items started from training images, else 0.
+    /// </summary>
+    /// <exception cref="ArgumentException">The network options describe an impossible network.</exception>
+    public double EffectiveMemoryWeight() =>
+        !Network.HasMemory ? 0
+        : Scoring.MemoryWeight ?? (Network.MemoryHoldsWholeMaps() && EffectiveMemoryInit() == MemoryInit.Samples ? ScoringOptions.DefaultMemoryWeight : 0);
 
     /// <summary>Returns a deep copy.</summary>
     public DaadOptions Clone() => new()

@@ -46,6 +46,10 @@ public sealed partial class DaadOptionsValidator : IValidateOptions<DaadOptions>
         else
         {
             Annotations(options.Training, "Training.", errors);
+            if (!Enum.IsDefined(options.Training.MemoryInit))
+            {
+                errors.Add($"Training.MemoryInit: {(int)options.Training.MemoryInit} is not a defined memory initialisation.");
+            }
         }
 
         if (options.Scoring is null)

@@ -156,6 +156,13 @@ public sealed class NetworkOptions
     [JsonIgnore]
     public bool HasDiscriminator => Variant == ModelVariant.DaadPlus;
 
+    /// <summary>
+    /// Returns whether the finest scale that carries a memory divides its feature map into one block per
+    /// image (spatial and channel ratios 1 there): the memory is then a bank of whole-image patterns.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options describe an impossible network.</exception>
+    public bool MemoryHoldsWholeMaps() => HasMemory && PlanScales().FirstOrDefault(p => p.HasMemory) is { BlockCount: 1 };
+
     /// <summary>Returns the width of encoder stage <paramref name="stage"/> (0-based): min(BaseWidth·2^stage, MaxWidth).</summary>
     public int StageWidth(int stage) => (int)Math.Min((long)BaseWidth << Math.Clamp(stage, 0, 30), MaxWidth);
 

@@ -64,6 +64,20 @@ public sealed class ScoringOptions
     [Range(0.0, 1.0)]
     public double PixelFalsePositiveRate { get; set; } = 0.001;
 
+    /// <summary>
+    /// Gets or sets β, the weight of the memory distance M(x) in the image score:
+    /// <c>A = (1 − β)·(γ·R̃ + (1 − γ)·L̃) + β·M̃</c>, where M(x) is the mean over the finest memory scale's
+    /// blocks of <c>1 − max_i cos(q, m_i)</c> (how far the image's features are from the nearest normal
+    /// pattern in memory) and M̃ its z-score on normal images. 0 scores by reconstruction (and alignment) alone;
+    /// <see langword="null"/> resolves with <see cref="DaadOptions.EffectiveMemoryWeight"/>.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: <see cref="DefaultMemoryWeight"/> when the memory holds whole feature maps and its items started from training images, else 0 (docs/defaults.md says why).</value>
+    [Range(0.0, 1.0)]
+    public double? MemoryWeight { get; set; }
+
+    /// <summary>The memory weight β that <see cref="MemoryWeight"/> = <see langword="null"/> gives a whole-map memory whose items started from training images.</summary>
+    public const double DefaultMemoryWeight = 0.75;
+
     /// <summary>Gets or sets a manual image threshold on the combined score; <see langword="null"/> uses the calibrated one.</summary>
     /// <value>The default value is <see langword="null"/>.</value>
     public double? Threshold { get; set; }

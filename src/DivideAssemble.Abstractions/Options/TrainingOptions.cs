@@ -91,6 +91,10 @@ public sealed class TrainingOptions
     [Range(0, 1_000_000)]
     public int CheckpointEvery { get; set; }
 
+    /// <summary>Gets or sets how a run that starts from scratch initialises the memory items (a resumed or continued run keeps them).</summary>
+    /// <value>The default value is <see cref="MemoryInit.Auto"/>: items from training images when the memory holds whole feature maps (docs/defaults.md says why); <see cref="DaadOptions.Paper"/> uses <see cref="MemoryInit.Uniform"/>.</value>
+    public MemoryInit MemoryInit { get; set; }
+
     /// <summary>Returns a copy.</summary>
     public TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 }

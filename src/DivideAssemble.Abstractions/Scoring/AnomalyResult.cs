@@ -12,6 +12,13 @@ public sealed record AnomalyResult
     /// <summary>Gets the raw alignment error L(x) (DAAD+ only; <see langword="null"/> otherwise).</summary>
     public double? AlignmentError { get; init; }
 
+    /// <summary>
+    /// Gets the raw memory distance M(x): the mean over the finest memory scale's blocks of
+    /// <c>1 − max_i cos(q, m_i)</c> (<see langword="null"/> when the score does not use it, see
+    /// <see cref="ScoringOptions.MemoryWeight"/>).
+    /// </summary>
+    public double? MemoryDistance { get; init; }
+
     /// <summary>Gets the image threshold the decision used (<see cref="double.NaN"/> when the model is not calibrated).</summary>
     public required double Threshold { get; init; }
 
@@ -55,7 +62,7 @@ public sealed record AnomalyResult
             throw new ArgumentException($"A {raw.Channels}×{size}×{size} result needs a map of {size * size} values and a reconstruction of {raw.Channels * size * size}; got {raw.AnomalyMap.Length} and {raw.Reconstruction.Length}.", nameof(raw));
         }
 
-        double score = calibration?.Combine(raw.ReconstructionError, raw.AlignmentError, scoring.Gamma) ?? raw.ReconstructionError;
+        double score = calibration?.Combine(raw.ReconstructionError, raw.AlignmentError, raw.MemoryDistance, scoring.Gamma, scoring.MemoryWeight ?? ScoringOptions.DefaultMemoryWeight) ?? raw.ReconstructionError;
         double threshold = scoring.Threshold ?? calibration?.Threshold ?? double.NaN;
         double pixelThreshold = calibration?.PixelThreshold ?? double.PositiveInfinity;
         var map = raw.AnomalyMap;
@@ -70,6 +77,7 @@ public sealed record AnomalyResult
             Score = score,
             ReconstructionError = raw.ReconstructionError,
             AlignmentError = raw.AlignmentError,
+            MemoryDistance = raw.MemoryDistance,
             Threshold = threshold,
             IsAnomalous = !double.IsNaN(threshold) && score > threshold,
             Size = size,
@@ -89,7 +97,11 @@ public sealed record AnomalyResult
 /// <param name="Reconstruction">The reconstruction, channel-major, values in [-1, 1].</param>
 /// <param name="Size">The side of the map and reconstruction.</param>
 /// <param name="Channels">The channels of the reconstruction.</param>
-public sealed record RawScore(double ReconstructionError, double? AlignmentError, float[] AnomalyMap, float[] Reconstruction, int Size, int Channels);
+public sealed record RawScore(double ReconstructionError, double? AlignmentError, float[] AnomalyMap, float[] Reconstruction, int Size, int Channels)
+{
+    /// <summary>Gets M(x), the memory distance, when the score uses it (<see cref="AnomalyResult.MemoryDistance"/>); else <see langword="null"/>.</summary>
+    public double? MemoryDistance { get; init; }
+}
 
 /// <summary>A connected region of a defect mask (8-connectivity).</summary>
 /// <param name="X">Left edge of the bounding box.</param>

@@ -31,6 +31,12 @@ public sealed record ScoreCalibration(
     /// </summary>
     public IReadOnlyList<double>? ResidualNormalisers { get; init; }
 
+    /// <summary>Gets the mean of the memory distance M(x) over the calibration images (0 when the score does not use it).</summary>
+    public double MemoryMean { get; init; }
+
+    /// <summary>Gets the standard deviation of M(x) (population, floored at 1e-12; 1 when the score does not use it).</summary>
+    public double MemoryStd { get; init; } = 1;
+
     /// <summary>Compares every statistic, the residual normalisers element by element.</summary>
     /// <param name="other">The calibration to compare with.</param>
     /// <returns>Whether the two calibrations hold the same values.</returns>
@@ -40,6 +46,7 @@ public sealed record ScoreCalibration(
         && AlignmentMean.Equals(other.AlignmentMean) && AlignmentStd.Equals(other.AlignmentStd)
         && Threshold.Equals(other.Threshold) && PixelThreshold.Equals(other.PixelThreshold)
         && ImageCount == other.ImageCount && FromHeldOutImages == other.FromHeldOutImages
+        && MemoryMean.Equals(other.MemoryMean) && MemoryStd.Equals(other.MemoryStd)
         && (ResidualNormalisers is null ? other.ResidualNormalisers is null : other.ResidualNormalisers is not null && ResidualNormalisers.SequenceEqual(other.ResidualNormalisers));
 
     /// <inheritdoc />
@@ -90,15 +97,31 @@ public sealed record ScoreCalibration(
     }
 
     /// <summary>
+    /// The image score with the memory distance: <c>A = (1 − β)·(γ·R̃ + (1 − γ)·L̃) + β·M̃</c> with
+    /// <c>M̃ = (M − μ_M)/σ_M</c>; without a memory distance (or with β = 0) the score of
+    /// <see cref="Combine(double, double?, double)"/>.
+    /// </summary>
+    public double Combine(double reconstructionError, double? alignmentError, double? memoryDistance, double gamma, double memoryWeight)
+    {
+        double a = Combine(reconstructionError, alignmentError, gamma);
+        if (memoryDistance is not { } m || memoryWeight == 0)
+        {
+            return a;
+        }
+
+        return ((1 - memoryWeight) * a) + (memoryWeight * ((m - MemoryMean) / MemoryStd));
+    }
+
+    /// <summary>
     /// Measures a calibration from results of normal images (their raw R, L and maps; the results'
-    /// own calibrated scores are ignored): z-score statistics of R and L, the image threshold at
+    /// own calibrated scores are ignored): z-score statistics of R, L and the memory distance M, the image threshold at
     /// <see cref="ScoringOptions.TargetFalsePositiveRate"/> and the pixel threshold at
     /// <see cref="ScoringOptions.PixelFalsePositiveRate"/> (over at most 4 M map values).
     /// </summary>
     /// <param name="normalResults">Results of normal images.</param>
-    /// <param name="scoring">The scoring options (γ and the target rates).</param>
+    /// <param name="scoring">The scoring options (γ, the memory weight β — resolved, see <see cref="DaadOptions.EffectiveMemoryWeight"/> — and the target rates).</param>
     /// <param name="heldOut">Whether the images were held back from training.</param>
-    /// <exception cref="ArgumentException">No result was given, or the results mix images with and without an alignment error.</exception>
+    /// <exception cref="ArgumentException">No result was given, or the results mix images with and without an alignment error or a memory distance.</exception>
     public static ScoreCalibration Measure(IReadOnlyList<AnomalyResult> normalResults, ScoringOptions scoring, bool heldOut)
     {
         ArgumentNullException.ThrowIfNull(normalResults);
@@ -114,7 +137,14 @@ public sealed record ScoreCalibration(
             throw new ArgumentException("Some results have an alignment error and some do not; calibrate results of one model.", nameof(normalResults));
         }
 
+        bool memory = normalResults[0].MemoryDistance is not null;
+        if (normalResults.Any(r => (r.MemoryDistance is not null) != memory))
+        {
+            throw new ArgumentException("Some results have a memory distance and some do not; calibrate results of one model and scoring.", nameof(normalResults));
+        }
+
         var rs = normalResults.Select(r => r.ReconstructionError).ToList();
+        var ms = memory ? normalResults.Select(r => r.MemoryDistance!.Value).ToList() : null;
         var ls = alignment ? normalResults.Select(r => r.AlignmentError!.Value).ToList() : null;
         var pixels = new List<double>();
         foreach (var result in normalResults)
@@ -129,8 +159,10 @@ public sealed record ScoreCalibration(
 
         var (rMean, rStd) = MeanStd(rs);
         var (lMean, lStd) = ls is null ? (0.0, 1.0) : MeanStd(ls);
-        var calibration = new ScoreCalibration(rMean, rStd, lMean, lStd, double.NaN, double.NaN, rs.Count, heldOut);
-        var combined = rs.Select((r, i) => calibration.Combine(r, ls?[i], scoring.Gamma)).ToList();
+        var (mMean, mStd) = ms is null ? (0.0, 1.0) : MeanStd(ms);
+        var calibration = new ScoreCalibration(rMean, rStd, lMean, lStd, double.NaN, double.NaN, rs.Count, heldOut) { MemoryMean = mMean, MemoryStd = mStd };
+        double weight = scoring.MemoryWeight ?? ScoringOptions.DefaultMemoryWeight;
+        var combined = rs.Select((r, i) => calibration.Combine(r, ls?[i], ms?[i], scoring.Gamma, weight)).ToList();
         return calibration with
         {
             Threshold = Quantile(combined, 1 - scoring.TargetFalsePositiveRate),

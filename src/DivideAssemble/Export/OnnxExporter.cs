@@ -28,6 +28,8 @@ internal sealed class OnnxExporter
     private readonly Dictionary<string, Tensor> generatorState;
     private readonly Dictionary<string, Tensor>? discriminatorState;
     private readonly IReadOnlyList<ScalePlan> scales;
+    private readonly double memoryWeight;
+    private string? memoryDistance;
 
     private OnnxExporter(DaadGenerator generator, DcganDiscriminator? discriminator, DaadOptions options)
     {
@@ -35,6 +37,7 @@ internal sealed class OnnxExporter
         generatorState = generator.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
         discriminatorState = discriminator?.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
         scales = generator.Scales;
+        memoryWeight = options.EffectiveMemoryWeight();
     }
 
     /// <summary>
@@ -144,7 +147,7 @@ internal sealed class OnnxExporter
         get
         {
             var net = options.Network;
-            return $"DivideAssemble {net.Variant}, {net.Channels}×{net.ImageSize}×{net.ImageSize}. Input 'images' [N, C, S, S] in [-1, 1] (preprocessing in metadata). Outputs: scores (calibrated A(x)), R, {(net.HasDiscriminator ? "L, " : string.Empty)}maps [N, S, S], reconstructions.";
+            return $"DivideAssemble {net.Variant}, {net.Channels}×{net.ImageSize}×{net.ImageSize}. Input 'images' [N, C, S, S] in [-1, 1] (preprocessing in metadata). Outputs: scores (calibrated A(x)), R, {(net.HasDiscriminator ? "L, " : string.Empty)}{(memoryWeight > 0 ? "M, " : string.Empty)}maps [N, S, S], reconstructions.";
         }
     }
 
@@ -251,6 +254,18 @@ internal sealed class OnnxExporter
             });
         }
 
+        // M(x), the memory distance, mixed in with weight β as ScoreCalibration.Combine does.
+        if (memoryWeight > 0)
+        {
+            graph.NodeTo("Identity", new[] { memoryDistance ?? throw new InvalidOperationException("The memory distance was not built.") }, new[] { ModelMetadata.MemoryDistanceOutput });
+            string mz = Standardise(ModelMetadata.MemoryDistanceOutput, calibration.MemoryMean, calibration.MemoryStd);
+            score = graph.Node("Add", new[]
+            {
+                graph.Node("Mul", new[] { score, graph.DoubleScalar("one_minus_beta", 1 - memoryWeight) }),
+                graph.Node("Mul", new[] { mz, graph.DoubleScalar("beta", memoryWeight) }),
+            });
+        }
+
         graph.NodeTo("Cast", new[] { score }, new[] { ModelMetadata.ScoresOutput }, A.Int("to", OnnxGraph.Float));
 
         graph.Output(ModelMetadata.ScoresOutput, OnnxGraph.Float, "N");
@@ -260,11 +275,16 @@ internal sealed class OnnxExporter
             graph.Output(ModelMetadata.AlignmentErrorOutput, OnnxGraph.Float, "N");
         }
 
+        if (memoryWeight > 0)
+        {
+            graph.Output(ModelMetadata.MemoryDistanceOutput, OnnxGraph.Float, "N");
+        }
+
         graph.Output(ModelMetadata.MapsOutput, OnnxGraph.Float, "N", s, s);
         graph.Output(ModelMetadata.ReconstructionsOutput, OnnxGraph.Float, "N", c, s, s);
     }
 
-    /// <summary>(v − μ)/σ in double precision, as <see cref="ScoreCalibration.Combine"/> computes it.</summary>
+    /// <summary>(v − μ)/σ in double precision, as <see cref="ScoreCalibration.Combine(double, double?, double)"/> computes it.</summary>
     private string Standardise(string value, double mean, double std)
     {
         string asDouble = graph.Node("Cast", new[] { value }, A.Int("to", OnnxGraph.Double));
@@ -310,6 +330,13 @@ internal sealed class OnnxExporter
         string logits = graph.Node("MatMul", new[] { blocks, itemsT });
         logits = graph.Node("Mul", new[] { graph.Node("Mul", new[] { logits, queryScale }), graph.Initializer($"memory{scale}.item_scale", itemScale, n) });
         string weights = graph.Node("Softmax", new[] { logits }, A.Int("axis", -1));
+        if (memoryWeight > 0 && scales.First(p => p.HasMemory).Scale == scale)
+        {
+            // M(x): 1 − the largest cosine (the logits times T), averaged over the blocks, as BlockMemory.Distance.
+            string nearest = graph.Node("Mul", new[] { graph.Node("ReduceMax", new[] { logits }, A.Ints("axes", 2), A.Int("keepdims", 0)), graph.Scalar("temperature", (float)options.Network.MemoryTemperature) });
+            memoryDistance = graph.Node("ReduceMean", new[] { graph.Node("Sub", new[] { graph.Scalar("one", 1f), nearest }) }, A.Ints("axes", 1), A.Int("keepdims", 0));
+        }
+
         double shrink = options.Network.ShrinkThreshold;
         if (shrink > 0)
         {

@@ -118,6 +118,42 @@ public sealed class BlockMemory : nn.Module<Tensor, Tensor>
     internal bool? FusedBackward { get; set; }
 
     /// <summary>
+    /// Returns each query's distance to the nearest item, <c>1 − max_i cos(q, m_i)</c>, for queries
+    /// <c>[..., D]</c>: shape <c>[...]</c>, values in [0, 2] (the memory distance of <see cref="ScoringOptions.MemoryWeight"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The last dimension of the queries is not <c>D</c>.</exception>
+    public Tensor Distance(Tensor queries)
+    {
+        using var scope = NewDisposeScope();
+        var flat = Flatten(queries);
+        var q = flat * ScalarMath.ClampMin(flat.norm(1, keepdim: true, p: 2), NormEpsilon).reciprocal();
+        var m = Items * ScalarMath.ClampMin(Items.norm(1, keepdim: true, p: 2), NormEpsilon).reciprocal();
+        var nearest = q.mm(m.t()).max(1).values;
+        return ScalarMath.Sub(nearest, 1.0).neg().reshape(queries.shape[..^1]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Initialises the items from sampled queries <c>[M, D]</c>: item i becomes query i (cycling when
+    /// there are fewer queries than items) plus its current value, which breaks ties between repeats.
+    /// </summary>
+    /// <exception cref="ArgumentException">The queries are not <c>[M ≥ 1, D]</c>.</exception>
+    public void InitialiseFrom(Tensor queries)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        if (queries.dim() != 2 || queries.shape[0] < 1 || queries.shape[1] != ItemDimension)
+        {
+            throw new ArgumentException($"Initialising {ItemCount} items of dimension {ItemDimension} needs queries [M ≥ 1, {ItemDimension}]; got [{string.Join(", ", queries.shape)}].", nameof(queries));
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        long count = queries.shape[0];
+        var rows = tensor(Enumerable.Range(0, ItemCount).Select(i => i % count).ToArray(), device: queries.device);
+        var sampled = queries.index_select(0, rows).to(Items.dtype).to(Items.device);
+        Items.add_(sampled, ScalarMath.One);
+    }
+
+    /// <summary>
     /// Returns the mean addressing entropy (in nats) of the given weights <c>[..., N]</c>:
     /// <c>−Σ_i w_i log w_i</c>, averaged over queries. Uniform addressing gives <c>log N</c>.
     /// </summary>

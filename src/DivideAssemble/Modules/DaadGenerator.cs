@@ -107,6 +107,62 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
         return output.call(h).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Returns the memory distance M(x) <c>[B]</c> of images <c>[B, C, S, S]</c>: the mean over the finest
+    /// memory scale's blocks of each block's <see cref="BlockMemory.Distance"/> to the nearest item
+    /// (see <see cref="ScoringOptions.MemoryWeight"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The input's shape does not match, or the generator has no memory.</exception>
+    public Tensor MemoryDistance(Tensor input)
+    {
+        var finest = Scales.FirstOrDefault(p => p.HasMemory) ?? throw new ArgumentException($"A {options.Variant} generator has no memory to measure a distance to.", nameof(input));
+        using var scope = NewDisposeScope();
+        var skip = memories[$"scale{finest.Scale}"];
+        var features = Encode(input, finest.Scale);
+        return skip.Memory.Distance(skip.Divider.Divide(features[finest.Scale - 1])).mean(new long[] { 1 }).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Initialises every memory from images <c>[B, C, S, S]</c> (<see cref="MemoryInit.Samples"/>): each scale's
+    /// items start as distinct blocks of the images' features, chosen with <paramref name="random"/>, read
+    /// through the encoder in training mode (batch statistics over chunks of <paramref name="chunk"/> images,
+    /// as training sees them). The batch-norm running statistics are left as they were.
+    /// </summary>
+    internal void InitialiseMemories(Tensor images, int chunk, Random random)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var saved = buffers().Select(b => b.clone()).ToList();
+        bool wasTraining = training;
+        train();
+        var blocks = Scales.Where(p => p.HasMemory).ToDictionary(p => p.Scale, _ => new List<Tensor>());
+        for (long start = 0; start < images.shape[0]; start += chunk)
+        {
+            var features = Encode(images.narrow(0, start, Math.Min(chunk, images.shape[0] - start)));
+            foreach (var plan in Scales.Where(p => p.HasMemory))
+            {
+                var divided = memories[$"scale{plan.Scale}"].Divider.Divide(features[plan.Scale - 1]);
+                blocks[plan.Scale].Add(divided.reshape(-1, divided.shape[^1]));
+            }
+        }
+
+        train(wasTraining);
+        foreach (var (buffer, value) in buffers().Zip(saved))
+        {
+            buffer.copy_(value);
+        }
+
+        foreach (var plan in Scales.Where(p => p.HasMemory))
+        {
+            var memory = memories[$"scale{plan.Scale}"].Memory;
+            var all = cat(blocks[plan.Scale], 0);
+            var order = Enumerable.Range(0, (int)all.shape[0]).ToArray();
+            random.Shuffle(order);
+            var pick = tensor(order.Take(memory.ItemCount).Select(i => (long)i).ToArray(), device: all.device);
+            memory.InitialiseFrom(all.index_select(0, pick));
+        }
+    }
+
     /// <summary>Returns the memory addressing weights of every memory scale for <paramref name="input"/> (diagnostics).</summary>
     public IReadOnlyDictionary<int, Tensor> Address(Tensor input)
     {
@@ -133,7 +189,7 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
         return string.Join(Environment.NewLine, lines);
     }
 
-    private List<Tensor> Encode(Tensor input)
+    private List<Tensor> Encode(Tensor input, int stages = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.dim() != 4 || input.shape[1] != options.Channels || input.shape[2] != options.ImageSize || input.shape[3] != options.ImageSize)
@@ -145,7 +201,7 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
 
         var features = new List<Tensor>(encoder.Count);
         var h = input;
-        foreach (var stage in encoder)
+        foreach (var stage in encoder.Take(stages))
         {
             h = stage.call(h);
             features.Add(h);

@@ -24,9 +24,10 @@ namespace DivideAssemble.Persistence;
 /// </remarks>
 internal static class ModelFile
 {
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
     private const int FirstChecksummedVersion = 2;
     private const int FirstVersionWithBestWeights = 3;
+    private const int FirstVersionWithMemoryInit = 4;
     private const int HashLength = 32;
     public const int OldestReadableVersion = 1;
     private static readonly byte[] Magic = "DAADMDL\n"u8.ToArray();
@@ -186,6 +187,11 @@ internal static class ModelFile
             var header = JsonSerializer.Deserialize<ModelHeader>(json, Json)
                 ?? throw new InvalidDataException($"{name} has an empty header.");
             header.FormatVersion = version;
+            if (version < FirstVersionWithMemoryInit && header.Options is { Training.MemoryInit: MemoryInit.Auto } old)
+            {
+                // Written before items could start from samples: they started uniform (and scores had no memory distance).
+                old.Training.MemoryInit = MemoryInit.Uniform;
+            }
             if ((kind == 1) != (header.Checkpoint is not null))
             {
                 throw new InvalidDataException($"{name} has a corrupt header (kind {kind}).");

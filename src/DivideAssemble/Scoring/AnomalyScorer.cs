@@ -17,7 +17,9 @@ namespace DivideAssemble;
 /// options as training, so the two cannot disagree).</para>
 /// <para>Normalisation: with calibration statistics of normal images,
 /// <c>R̃ = (R − μ_R)/σ_R</c> and <c>L̃ = (L − μ_L)/σ_L</c> (z-scores), and
-/// <c>A = γ·R̃ + (1 − γ)·L̃</c>; without a discriminator <c>A = R̃</c>. Before calibration,
+/// <c>A = γ·R̃ + (1 − γ)·L̃</c>; without a discriminator <c>A = R̃</c>; with a memory weight β
+/// (<see cref="DaadOptions.EffectiveMemoryWeight"/>) the memory distance's z-score joins:
+/// <c>(1 − β)·A + β·M̃</c>. Before calibration,
 /// <c>A</c> is the raw R (and decisions are false).</para>
 /// <para>The scorer does not own the modules (the caller disposes them). Scoring may run on several
 /// threads at once; <see cref="Calibrate(IImageSource, CancellationToken)"/> and
@@ -28,6 +30,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
     private readonly DaadGenerator generator;
     private readonly DcganDiscriminator? discriminator;
     private readonly DaadOptions options;
+    private readonly ScoringOptions scoring;
 
     /// <summary>Creates a scorer over trained modules with the options they were trained with.</summary>
     /// <param name="generator">The generator.</param>
@@ -61,6 +64,8 @@ public sealed class AnomalyScorer : IAnomalyScorer
         this.generator = generator;
         this.discriminator = discriminator;
         this.options = options.Clone();
+        scoring = options.Scoring.Clone();
+        scoring.MemoryWeight = options.EffectiveMemoryWeight();
         if (calibration is not null)
         {
             CheckNormalisers(calibration, options.Scoring, options.Network.ImageSize, nameof(calibration));
@@ -89,7 +94,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
     public IReadOnlyList<AnomalyResult> Score(Tensor images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        return ComputeRaw(images.dim() == 3 ? images.unsqueeze(0) : images).Select(r => AnomalyResult.FromRaw(r, Calibration, options.Scoring)).ToList();
+        return ComputeRaw(images.dim() == 3 ? images.unsqueeze(0) : images).Select(r => AnomalyResult.FromRaw(r, Calibration, scoring)).ToList();
     }
 
     /// <inheritdoc />
@@ -144,10 +149,10 @@ public sealed class AnomalyScorer : IAnomalyScorer
         foreach (var batch in normalBatches)
         {
             using var scope = NewDisposeScope();
-            results.AddRange(ComputeRaw(batch, normalisers).Select(r => AnomalyResult.FromRaw(r, null, options.Scoring)));
+            results.AddRange(ComputeRaw(batch, normalisers).Select(r => AnomalyResult.FromRaw(r, null, scoring)));
         }
 
-        Calibration = ScoreCalibration.Measure(results, options.Scoring, heldOut) with { ResidualNormalisers = normalisers };
+        Calibration = ScoreCalibration.Measure(results, scoring, heldOut) with { ResidualNormalisers = normalisers };
         return Calibration;
     }
 
@@ -205,6 +210,10 @@ public sealed class AnomalyScorer : IAnomalyScorer
     /// <summary>Combines raw R and L into the score of eq. 7 with the current calibration (the raw R before calibration).</summary>
     public double Combine(double reconstructionError, double? alignmentError) =>
         Calibration?.Combine(reconstructionError, alignmentError, options.Scoring.Gamma) ?? reconstructionError;
+
+    /// <summary>Combines raw R, L and the memory distance M into the image score with the current calibration and the resolved memory weight (the raw R before calibration).</summary>
+    public double Combine(double reconstructionError, double? alignmentError, double? memoryDistance) =>
+        Calibration?.Combine(reconstructionError, alignmentError, memoryDistance, scoring.Gamma, scoring.MemoryWeight ?? 0) ?? reconstructionError;
 
     /// <summary>Stacks images (any size and channels) into a model-ready <c>[B, C, S, S]</c> tensor through <see cref="ImagePreprocessing"/>.</summary>
     internal static Tensor ToTensor(IReadOnlyList<FloatImage> images, int channels, int size)
@@ -283,7 +292,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
         var x = images.to(float32).to(device);
         CheckFinite(x);
         var recon = generator.call(x);
-        var scoring = options.Scoring;
+        var distance = scoring.MemoryWeight > 0 ? generator.MemoryDistance(x) : null;
         var raw = AnomalyMaps.ResidualMap(x, recon, scoring.ResidualSigmas(ImageSize), normalisers);
         var smooth = AnomalyMaps.Smooth(raw, scoring.MapSigma(ImageSize));
         var r = AnomalyMaps.Pool(raw, smooth, scoring.Pooling, scoring.TopFraction).to(float64).cpu().data<double>().ToArray();
@@ -298,10 +307,11 @@ public sealed class AnomalyScorer : IAnomalyScorer
         int b = (int)x.shape[0], s = ImageSize, c = Channels;
         var mapsCpu = smooth.to(float32).cpu().contiguous().data<float>().ToArray();
         var reconCpu = recon.to(float32).cpu().contiguous().data<float>().ToArray();
+        var m = distance?.to(float64).cpu().data<double>().ToArray();
         var results = new RawScore[b];
         for (int i = 0; i < b; i++)
         {
-            results[i] = new RawScore(r[i], l?[i], mapsCpu.AsSpan(i * s * s, s * s).ToArray(), reconCpu.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c);
+            results[i] = new RawScore(r[i], l?[i], mapsCpu.AsSpan(i * s * s, s * s).ToArray(), reconCpu.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c) { MemoryDistance = m?[i] };
         }
 
         return results;

@@ -51,6 +51,11 @@ internal sealed class DaadTrainer
         run.Logger.LogInformation(
             "Training {Variant} on {Train} images ({Validation} held back) for epochs {From}..{To}, {Steps} steps per epoch, device {Device}.",
             run.Options.Network.Variant, run.TrainIndices.Length, run.ValidationIndices.Length, run.State.EpochsCompleted + 1, t.Epochs, run.StepsPerEpoch, run.Device);
+        if (run.InitialiseMemories)
+        {
+            InitialiseMemories();
+        }
+
         try
         {
             for (int epoch = run.State.EpochsCompleted + 1; epoch <= t.Epochs && !cancelled && !run.StopRequested; epoch++)
@@ -137,6 +142,27 @@ internal sealed class DaadTrainer
             run.AddressingEntropy);
     }
 
+    /// <summary>
+    /// <see cref="MemoryInit.Samples"/>: items from the blocks of a seeded sample of the training images
+    /// (enough images for every item to start from a distinct block at the scale with the fewest blocks,
+    /// at least 32, at most all of them).
+    /// </summary>
+    private void InitialiseMemories()
+    {
+        const int Chunk = 32;
+        var network = run.Options.Network;
+        long fewestBlocks = run.Generator.Scales.Where(p => p.HasMemory).Min(p => p.BlockCount);
+        int wanted = (int)Math.Min(run.TrainIndices.Length, Math.Max(Chunk, (network.MemoryItems + fewestBlocks - 1) / fewestBlocks));
+        var rng = new Random(EpochSeed(run.Options.Seed, 0));
+        var order = run.TrainIndices.ToArray();
+        rng.Shuffle(order);
+        var sample = order.Take(wanted).Order().ToArray();
+        using var scope = NewDisposeScope();
+        var images = cat(run.Reader.Batches(sample, Chunk, CancellationToken.None).Select(b => run.Reader.ToTensor(b.Data, run.Device)).ToArray(), 0);
+        run.Generator.InitialiseMemories(images, Chunk, rng);
+        run.Logger.LogInformation("Memory items initialised from {Images} training images.", wanted);
+    }
+
     private Tensor Augment(Tensor x, int count, Random rng)
     {
         var t = run.Options.Training;
@@ -196,6 +222,9 @@ internal sealed class TrainingRun
     public required CheckpointState State { get; init; }
 
     public required ILogger Logger { get; init; }
+
+    /// <summary>Gets a value indicating whether the run starts the memories from training images (<see cref="MemoryInit.Samples"/>, a model that was never trained).</summary>
+    public bool InitialiseMemories { get; init; }
 
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
 

@@ -58,7 +58,7 @@ internal static class Cli
                      error of their validation AUROC); --division or --temperature given with it are kept fixed; an interrupted
                      selection continues when run again (state in <out>.selection.json)
         daad eval    --model <file> --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
-                     --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma]
+                     --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma] [--memory-weight β]
         daad score   --model <file> <image or folder>... [--json]
         daad compare --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
                      (--models daad,ae,... | --divisions "2,2,1;4,4,1;8,8,1;pixel") [--model daad] [training options]
@@ -220,20 +220,22 @@ internal static class Cli
         var pooling = a.Choice("pooling", Poolings, (ImageScorePooling?)null);
         double? sigma = a.Double("smoothing");
         double? residualSigma = a.Double("residual-smoothing");
+        double? memoryWeight = a.Double("memory-weight");
         var data = LoadData(a);
         ApplyThreads(a);
         a.RejectUnknown();
 
         using var model = Models.Load(modelPath, device);
-        if (pooling is not null || sigma is not null || residualSigma is not null)
+        if (pooling is not null || sigma is not null || residualSigma is not null || memoryWeight is not null)
         {
             // New scoring options change R(x): re-measure the calibration on the normal images training held back.
             var detector = model.Scorer as AnomalyDetector
-                ?? throw new UsageException($"--pooling, --smoothing and --residual-smoothing change the scoring graph baked into the exported model '{modelPath}'; evaluate the .daad model with them, or export again after changing them");
+                ?? throw new UsageException($"--pooling, --smoothing, --residual-smoothing and --memory-weight change the scoring graph baked into the exported model '{modelPath}'; evaluate the .daad model with them, or export again after changing them");
             var scoring = detector.Options.Scoring;
             scoring.Pooling = pooling ?? scoring.Pooling;
             scoring.SmoothingSigma = sigma ?? scoring.SmoothingSigma;
             scoring.ResidualSigma = residualSigma ?? scoring.ResidualSigma;
+            scoring.MemoryWeight = memoryWeight ?? scoring.MemoryWeight;
             var heldOut = detector.HeldOutIndices(data.Train.Count);
             detector.ChangeScoring(scoring, ImageSources.Subset(data.Train, heldOut.Count > 0 ? heldOut : Enumerable.Range(0, data.Train.Count).ToList()));
         }

@@ -45,7 +45,13 @@ public static class ModelSummary
             ImageScorePooling.TopMean => string.Create(CultureInfo.InvariantCulture, $"mean of the top {sc.TopFraction * 100:G3} %"),
             _ => "mean",
         };
-        lines.Add(string.Create(CultureInfo.InvariantCulture, $"  scoring: {residual}, map smoothed at σ {sc.MapSigma(n.ImageSize):G3} px, {pooling} pooling"));
+        double beta = options.EffectiveMemoryWeight();
+        string memoryDistance = beta > 0 ? string.Create(CultureInfo.InvariantCulture, $", memory distance at weight {beta:G3}") : string.Empty;
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"  scoring: {residual}, map smoothed at σ {sc.MapSigma(n.ImageSize):G3} px, {pooling} pooling{memoryDistance}"));
+        if (n.HasMemory)
+        {
+            lines.Add("  memory items: " + (options.EffectiveMemoryInit() == MemoryInit.Samples ? "started from training images" : "started uniform (±1/√D)"));
+        }
         if (calibration is { } c)
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"  calibration: {c.ImageCount} normal images ({(c.FromHeldOutImages ? "held out" : "training images")}), threshold {c.Threshold:G5}, pixel threshold {c.PixelThreshold:G5}"));

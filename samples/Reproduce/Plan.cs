@@ -202,6 +202,9 @@ internal static class Plan
         // These groups ran with the scoring defaults of their day (mean pooling; top fraction 0.01), kept so their results stay valid.
         o.Scoring.Pooling = ImageScorePooling.Mean;
         o.Scoring.TopFraction = 0.01;
+
+        // ... and their memories started uniform (items from samples, and the memory distance, came later).
+        o.Training.MemoryInit = MemoryInit.Uniform;
         return o;
     }
 }

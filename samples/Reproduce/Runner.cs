@@ -71,9 +71,16 @@ internal sealed class ResultStore
 
     public ResultStore(string root) => this.root = root;
 
+    /// <summary>Options added after results were first stored: at these values they are left out of the key, so older keys still match.</summary>
+    private static readonly (string Section, string Name, string Value)[] LaterOptionsAtDefault =
+    {
+        ("training", "memoryInit", "\"auto\""),
+        ("scoring", "memoryWeight", "null"),
+    };
+
     public static string Key(RunSpec run)
     {
-        string settings = run.Options is null ? "floor" : JsonSerializer.Serialize(run.Options, EvaluationReport.JsonOptions);
+        string settings = run.Options is null ? "floor" : KeySettings(run.Options);
         string mode = run.Mode == "train" ? string.Empty : $"\n{run.Mode}"; // a selection or a check is not its base run
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{run.Data.Id}\n{settings}{mode}")))[..16].ToLowerInvariant();
     }
@@ -81,7 +88,8 @@ internal sealed class ResultStore
     /// <summary>
     /// Returns the stored result of <paramref name="run"/>, or <see langword="null"/> when there is none or
     /// it was made with other settings. Settings are compared by value (both read through today's
-    /// <see cref="DaadOptions"/>), so a result survives the removal of an option it did not depend on; a
+    /// <see cref="DaadOptions"/>, memory initialisation and weight resolved; results stored before
+    /// <see cref="TrainingOptions.MemoryInit"/> existed read as uniform), so a result survives the removal of an option it did not depend on; a
     /// floor has no settings and a selection stores its winner's, so both are matched by their key.
     /// </summary>
     public RunResult? Find(RunSpec run)
@@ -92,8 +100,15 @@ internal sealed class ResultStore
             return null;
         }
 
-        var result = JsonSerializer.Deserialize<RunResult>(File.ReadAllText(path), EvaluationReport.JsonOptions)
+        string text = File.ReadAllText(path);
+        var result = JsonSerializer.Deserialize<RunResult>(text, EvaluationReport.JsonOptions)
             ?? throw new InvalidDataException($"The result file '{path}' is empty.");
+        if (result.Settings is not null && !text.Contains("\"memoryInit\"", StringComparison.Ordinal))
+        {
+            // Stored before memories could start from samples: they started uniform.
+            result.Settings.Training.MemoryInit = MemoryInit.Uniform;
+        }
+
         if (run.Options is null || result.Settings is null)
         {
             return run.Options is null && result.Settings is null && result.Key == Key(run) ? result : null;
@@ -108,7 +123,28 @@ internal sealed class ResultStore
         return Settings(result.Settings) == Settings(run.Options) && (result.Selection is not null) == (run.Mode == "select") && (result.Check is not null) == (run.Mode == "check") ? result : null;
     }
 
-    private static string Settings(DaadOptions options) => JsonSerializer.Serialize(options, EvaluationReport.JsonOptions);
+    private static string KeySettings(DaadOptions options)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(options, EvaluationReport.JsonOptions))!.AsObject();
+        foreach (var (section, name, value) in LaterOptionsAtDefault)
+        {
+            if (node[section] is System.Text.Json.Nodes.JsonObject part && part.ContainsKey(name) && (part[name]?.ToJsonString() ?? "null") == value)
+            {
+                part.Remove(name);
+            }
+        }
+
+        return node.ToJsonString(EvaluationReport.JsonOptions);
+    }
+
+    /// <summary>The settings as they act: memory initialisation and weight resolved, so Auto and the value it stands for compare equal.</summary>
+    private static string Settings(DaadOptions options)
+    {
+        var effective = options.Clone();
+        effective.Training.MemoryInit = options.EffectiveMemoryInit();
+        effective.Scoring.MemoryWeight = options.EffectiveMemoryWeight();
+        return JsonSerializer.Serialize(effective, EvaluationReport.JsonOptions);
+    }
 
     public void Save(RunSpec run, RunResult result)
     {

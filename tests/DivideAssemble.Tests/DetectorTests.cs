@@ -73,6 +73,27 @@ public sealed class DetectorTests : TempFolderTest
     }
 
     [Test]
+    public void A_model_file_from_before_memory_init_reads_as_uniform_items_and_scores_without_the_distance()
+    {
+        using var scope = NewDisposeScope();
+        using var detector = Builder(ModelVariant.Daad, epochs: 1).WithBlockDivision(1, 1).Build();
+        detector.Fit(new TensorImageSource(Synthetic.Textures(16, 32, 1, false)));
+        string path = Path.Combine(dir, "v3.daad");
+        detector.Save(path);
+
+        // Rewrite it as format 3 (before MemoryInit existed): version field, then the checksum over everything before it.
+        var bytes = File.ReadAllBytes(path);
+        BitConverter.GetBytes(3).CopyTo(bytes, 8);
+        System.Security.Cryptography.SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).CopyTo(bytes, bytes.Length - 32);
+        File.WriteAllBytes(path, bytes);
+
+        using var loaded = AnomalyDetector.Load(path);
+        loaded.Options.Training.MemoryInit.Should().Be(MemoryInit.Uniform, "models written before format 4 started their items uniformly");
+        loaded.Options.EffectiveMemoryWeight().Should().Be(0);
+        loaded.Score(Synthetic.Textures(2, 32, 9, true)).Should().OnlyContain(r => r.MemoryDistance == null);
+    }
+
+    [Test]
     public void Loading_a_bad_file_names_it_and_the_problem()
     {
         using var scope = NewDisposeScope();

@@ -48,7 +48,7 @@ public sealed class DetectorTests : TempFolderTest
         using (run)
         {
             var buffers = run.Generator.buffers().Select(b => b.clone()).ToList();
-            run.Generator.InitialiseMemories(train, 8, new Random(1));
+            run.Generator.InitialiseMemories(train.split(8), new Random(1));
             run.Generator.buffers().Zip(buffers).All(p => p.First.to(float64).allclose(p.Second.to(float64), 0, 0)).Should().BeTrue("batch-norm statistics are left as they were");
             using var ng = no_grad();
             run.Generator.train();

@@ -123,12 +123,12 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Initialises every memory from images <c>[B, C, S, S]</c> (<see cref="MemoryInit.Samples"/>): each scale's
-    /// items start as distinct blocks of the images' features, chosen with <paramref name="random"/>, read
-    /// through the encoder in training mode (batch statistics over chunks of <paramref name="chunk"/> images,
-    /// as training sees them). The batch-norm running statistics are left as they were.
+    /// Initialises every memory from batches of images <c>[B, C, S, S]</c> (<see cref="MemoryInit.Samples"/>):
+    /// each scale's items start as distinct blocks of the images' features, chosen with <paramref name="random"/>,
+    /// read through the encoder in training mode (batch statistics per batch, as training sees them). The
+    /// batch-norm running statistics are left as they were.
     /// </summary>
-    internal void InitialiseMemories(Tensor images, int chunk, Random random)
+    internal void InitialiseMemories(IEnumerable<Tensor> batches, Random random)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -136,9 +136,9 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
         bool wasTraining = training;
         train();
         var blocks = Scales.Where(p => p.HasMemory).ToDictionary(p => p.Scale, _ => new List<Tensor>());
-        for (long start = 0; start < images.shape[0]; start += chunk)
+        foreach (var batch in batches)
         {
-            var features = Encode(images.narrow(0, start, Math.Min(chunk, images.shape[0] - start)));
+            var features = Encode(batch);
             foreach (var plan in Scales.Where(p => p.HasMemory))
             {
                 var divided = memories[$"scale{plan.Scale}"].Divider.Divide(features[plan.Scale - 1]);

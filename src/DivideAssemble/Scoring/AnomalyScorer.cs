@@ -211,10 +211,6 @@ public sealed class AnomalyScorer : IAnomalyScorer
     public double Combine(double reconstructionError, double? alignmentError) =>
         Calibration?.Combine(reconstructionError, alignmentError, options.Scoring.Gamma) ?? reconstructionError;
 
-    /// <summary>Combines raw R, L and the memory distance M into the image score with the current calibration and the resolved memory weight (the raw R before calibration).</summary>
-    public double Combine(double reconstructionError, double? alignmentError, double? memoryDistance) =>
-        Calibration?.Combine(reconstructionError, alignmentError, memoryDistance, scoring.Gamma, scoring.MemoryWeight ?? 0) ?? reconstructionError;
-
     /// <summary>Stacks images (any size and channels) into a model-ready <c>[B, C, S, S]</c> tensor through <see cref="ImagePreprocessing"/>.</summary>
     internal static Tensor ToTensor(IReadOnlyList<FloatImage> images, int channels, int size)
     {

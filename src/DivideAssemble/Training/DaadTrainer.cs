@@ -158,8 +158,7 @@ internal sealed class DaadTrainer
         rng.Shuffle(order);
         var sample = order.Take(wanted).Order().ToArray();
         using var scope = NewDisposeScope();
-        var images = cat(run.Reader.Batches(sample, Chunk, CancellationToken.None).Select(b => run.Reader.ToTensor(b.Data, run.Device)).ToArray(), 0);
-        run.Generator.InitialiseMemories(images, Chunk, rng);
+        run.Generator.InitialiseMemories(run.Reader.Batches(sample, Chunk, CancellationToken.None).Select(b => run.Reader.ToTensor(b.Data, run.Device)), rng);
         run.Logger.LogInformation("Memory items initialised from {Images} training images.", wanted);
     }
 

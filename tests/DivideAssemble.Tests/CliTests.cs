@@ -201,7 +201,7 @@ public sealed class CliTests : TempFolderTest
         kept.Should().HaveCount(80);
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
+    internal static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();

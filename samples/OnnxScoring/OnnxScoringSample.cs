@@ -13,7 +13,7 @@ public static class OnnxScoringSample
 #if TORCHSHARP_BACKEND
         new TorchSharpBackend(),
 #else
-        new DivideAssemble.Onnx.OnnxRuntimeBackend(),
+        new DivideAssemble.Hosting.OnnxRuntimeBackend(),
 #endif
     };
 

@@ -16,9 +16,9 @@ public sealed class ArchitectureTests
     /// <summary>The layers from the bottom up. A layer names its namespace or, in the root namespace, its types.</summary>
     private static readonly (string Layer, string Assembly, string[] Namespaces, string[] Types)[] Layers =
     {
-        ("shared", "DivideAssemble.Abstractions", new[] { "DivideAssemble" }, Array.Empty<string>()),
-        ("shared evaluation", "DivideAssemble.Abstractions", new[] { "DivideAssemble.Evaluation" }, Array.Empty<string>()),
-        ("shared hosting", "DivideAssemble.Abstractions", new[] { "DivideAssemble.Hosting" }, Array.Empty<string>()),
+        ("shared", "DivideAssemble.Core", new[] { "DivideAssemble" }, Array.Empty<string>()),
+        ("shared evaluation", "DivideAssemble.Core", new[] { "DivideAssemble.Evaluation" }, Array.Empty<string>()),
+        ("shared hosting", "DivideAssemble.Core", new[] { "DivideAssemble.Hosting" }, Array.Empty<string>()),
         ("stack workarounds", "DivideAssemble", new[] { "DivideAssemble.Torch" }, Array.Empty<string>()),
         ("network modules", "DivideAssemble", new[] { "DivideAssemble.Modules" }, new[] { "BlockDivider", "BlockMemory", "DaadGenerator", "DcganDiscriminator" }),
         ("data", "DivideAssemble", new[] { "DivideAssemble.Data" }, new[] { "TensorImageSource" }),
@@ -32,12 +32,12 @@ public sealed class ArchitectureTests
     /// <summary>Which of our assemblies each assembly may reference, and whether it may reference TorchSharp.</summary>
     private static readonly (string Assembly, string[] MayReference, bool Torch)[] AssemblyRules =
     {
-        ("DivideAssemble.Abstractions", Array.Empty<string>(), false),
-        ("DivideAssemble", new[] { "DivideAssemble.Abstractions" }, true),
-        ("DivideAssemble.Imaging", new[] { "DivideAssemble.Abstractions" }, false),
-        ("DivideAssemble.Onnx", new[] { "DivideAssemble.Abstractions" }, false),
-        ("OnnxScoring", new[] { "DivideAssemble.Abstractions", "DivideAssemble.Imaging", "DivideAssemble.Onnx" }, false),
-        ("daad", new[] { "DivideAssemble.Abstractions", "DivideAssemble", "DivideAssemble.Imaging", "DivideAssemble.Onnx" }, true),
+        ("DivideAssemble.Core", Array.Empty<string>(), false),
+        ("DivideAssemble", new[] { "DivideAssemble.Core" }, true),
+        ("DivideAssemble.Imaging", new[] { "DivideAssemble.Core" }, false),
+        ("DivideAssemble.Onnx", new[] { "DivideAssemble.Core" }, false),
+        ("OnnxScoring", new[] { "DivideAssemble.Core", "DivideAssemble.Imaging", "DivideAssemble.Onnx" }, false),
+        ("daad", new[] { "DivideAssemble.Core", "DivideAssemble", "DivideAssemble.Imaging", "DivideAssemble.Onnx" }, true),
     };
 
     [Test]
@@ -95,7 +95,7 @@ public sealed class ArchitectureTests
         }
     }
 
-    [TestCase("src/DivideAssemble.Abstractions")]
+    [TestCase("src/DivideAssemble.Core")]
     [TestCase("src/DivideAssemble.Imaging")]
     [TestCase("src/DivideAssemble.Onnx")]
     [TestCase("samples/OnnxScoring")]

@@ -1,6 +1,6 @@
-using DivideAssemble.Hosting;
+using DivideAssemble.Onnx;
 
-namespace DivideAssemble.Onnx;
+namespace DivideAssemble.Hosting;
 
 /// <summary>Loads exported ONNX models (<c>.onnx</c>) as <see cref="OnnxAnomalyScorer"/>s on ONNX Runtime.</summary>
 public sealed class OnnxRuntimeBackend : IAnomalyScorerBackend

@@ -59,18 +59,16 @@ public sealed partial class DaadOptionsValidator : IValidateOptions<DaadOptions>
         else
         {
             Annotations(options.Scoring, "Scoring.", errors);
-            if (!Enum.IsDefined(options.Scoring.Pooling))
+            // The names are checked here; whether a backend computes them, by the backend (a TorchSharp
+            // model validates its scoring methods when it is built or loaded).
+            if (options.Scoring.Pooling.Name.Length == 0)
             {
-                errors.Add($"Scoring.Pooling: {(int)options.Scoring.Pooling} is not a defined pooling.");
+                errors.Add("Scoring.Pooling: must name a pooling (for example TopMean).");
             }
 
-            if (!Enum.IsDefined(options.Scoring.Residual))
+            if (options.Scoring.Residual.Name.Length == 0)
             {
-                errors.Add($"Scoring.Residual: {(int)options.Scoring.Residual} is not a defined residual kind.");
-            }
-            else if (options.Scoring.Residual == ResidualKind.MultiScale && options.Scoring.ResidualSigma == 0)
-            {
-                errors.Add("Scoring.Residual: MultiScale filters the residual at ResidualSigma/2 to 4·ResidualSigma; ResidualSigma must not be 0 (leave it unset for S/64).");
+                errors.Add("Scoring.Residual: must name a residual kind (for example LowPass).");
             }
         }
 
@@ -133,7 +131,8 @@ public sealed partial class DaadOptionsValidator : IValidateOptions<DaadOptions>
         }
     }
 
-    private static void Annotations(object instance, string prefix, List<string> errors)
+    /// <summary>Adds the data-annotation errors of <paramref name="instance"/>, each as "prefix + Property: reason".</summary>
+    internal static void Annotations(object instance, string prefix, List<string> errors)
     {
         var results = new List<ValidationResult>();
         Validator.TryValidateObject(instance, new ValidationContext(instance), results, validateAllProperties: true);

@@ -36,15 +36,10 @@ public static class ModelSummary
         }
 
         var sc = options.Scoring;
-        string residual = sc.Residual == ResidualKind.MultiScale
-            ? "multi-scale residual (σ " + string.Join(", ", sc.ResidualSigmas(n.ImageSize).Select(v => v.ToString("G3", CultureInfo.InvariantCulture))) + " px)"
-            : string.Create(CultureInfo.InvariantCulture, $"residual low-passed at σ {sc.ResidualFilterSigma(n.ImageSize):G3} px");
-        string pooling = sc.Pooling switch
-        {
-            ImageScorePooling.Max => "max",
-            ImageScorePooling.TopMean => string.Create(CultureInfo.InvariantCulture, $"mean of the top {sc.TopFraction * 100:G3} %"),
-            _ => "mean",
-        };
+        string residual = string.Create(CultureInfo.InvariantCulture, $"{sc.Residual} residual at σ {sc.ResidualFilterSigma(n.ImageSize):G3} px");
+        string pooling = sc.Pooling == ImageScorePooling.TopMean
+            ? string.Create(CultureInfo.InvariantCulture, $"{sc.Pooling} (top {sc.TopFraction * 100:G3} %)")
+            : sc.Pooling.ToString();
         double beta = options.EffectiveMemoryWeight();
         string memoryDistance = beta > 0 ? string.Create(CultureInfo.InvariantCulture, $", memory distance at weight {beta:G3}") : string.Empty;
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"  scoring: {residual}, map smoothed at σ {sc.MapSigma(n.ImageSize):G3} px, {pooling} pooling{memoryDistance}"));

@@ -94,6 +94,41 @@ public sealed class NetworkOptions
     public string DescribeDivision() =>
         PerPixel || Variant == ModelVariant.MemAE ? "pixel" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{ResolvedHeightRatio},{ResolvedWidthRatio},{ChannelRatio}");
 
+    /// <summary>
+    /// Sets the block division from its text, the form <see cref="DescribeDivision"/> writes and the command
+    /// line takes: <c>r_h,r_w,r_c</c> (three positive integers) sets the three ratios, <c>pixel</c> (any case)
+    /// makes every block a single pixel with all its channels (<see cref="PerPixel"/>, r_c = 1).
+    /// </summary>
+    /// <param name="division">The text, for example <c>8,8,1</c> or <c>pixel</c>; surrounding spaces are ignored.</param>
+    /// <exception cref="FormatException">The text is neither form; the message quotes it.</exception>
+    public void SetDivision(string division)
+    {
+        ArgumentNullException.ThrowIfNull(division);
+        string text = division.Trim();
+        if (text.Equals("pixel", StringComparison.OrdinalIgnoreCase))
+        {
+            PerPixel = true;
+            ChannelRatio = 1;
+            return;
+        }
+
+        var parts = text.Split(',');
+        var ratios = new int[parts.Length];
+        bool valid = parts.Length == 3;
+        for (int i = 0; valid && i < parts.Length; i++)
+        {
+            valid = int.TryParse(parts[i].Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ratios[i]) && ratios[i] >= 1;
+        }
+
+        if (!valid)
+        {
+            throw new FormatException($"'{division}' is not a block division; use 'r_h,r_w,r_c' (three positive integers) or 'pixel'.");
+        }
+
+        PerPixel = false;
+        (HeightRatio, WidthRatio, ChannelRatio) = (ratios[0], ratios[1], ratios[2]);
+    }
+
     /// <summary>Gets or sets the division ratio along the channels, r_c.</summary>
     /// <value>The default value is 1.</value>
     [Range(1, 4096)]

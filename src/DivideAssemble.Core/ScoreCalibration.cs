@@ -157,10 +157,7 @@ public sealed record ScoreCalibration(
             }
         }
 
-        var (rMean, rStd) = MeanStd(rs);
-        var (lMean, lStd) = ls is null ? (0.0, 1.0) : MeanStd(ls);
-        var (mMean, mStd) = ms is null ? (0.0, 1.0) : MeanStd(ms);
-        var calibration = new ScoreCalibration(rMean, rStd, lMean, lStd, double.NaN, double.NaN, rs.Count, heldOut) { MemoryMean = mMean, MemoryStd = mStd };
+        var calibration = Statistics(rs, ls, ms, heldOut);
         double weight = scoring.MemoryWeight ?? ScoringOptions.DefaultMemoryWeight;
         var combined = rs.Select((r, i) => calibration.Combine(r, ls?[i], ms?[i], scoring.Gamma, weight)).ToList();
         return calibration with
@@ -168,6 +165,19 @@ public sealed record ScoreCalibration(
             Threshold = Quantile(combined, 1 - scoring.TargetFalsePositiveRate),
             PixelThreshold = Quantile(pixels, 1 - scoring.PixelFalsePositiveRate),
         };
+    }
+
+    /// <summary>
+    /// The z-score statistics of raw R, L and M over normal images (population deviations floored at
+    /// 1e-12; L and M at 0 and 1 when absent), without thresholds: what <see cref="Measure"/> starts from,
+    /// and what model selection measures for every pooling it tries.
+    /// </summary>
+    internal static ScoreCalibration Statistics(IReadOnlyList<double> reconstruction, IReadOnlyList<double>? alignment, IReadOnlyList<double>? memory, bool heldOut)
+    {
+        var (rMean, rStd) = MeanStd(reconstruction);
+        var (lMean, lStd) = alignment is null ? (0.0, 1.0) : MeanStd(alignment);
+        var (mMean, mStd) = memory is null ? (0.0, 1.0) : MeanStd(memory);
+        return new ScoreCalibration(rMean, rStd, lMean, lStd, double.NaN, double.NaN, reconstruction.Count, heldOut) { MemoryMean = mMean, MemoryStd = mStd };
     }
 
     /// <summary>The q-quantile (linear interpolation, as numpy's default) of <paramref name="values"/>.</summary>
@@ -185,7 +195,7 @@ public sealed record ScoreCalibration(
         return sorted[lo] + ((pos - lo) * (sorted[hi] - sorted[lo]));
     }
 
-    private static (double Mean, double Std) MeanStd(List<double> values)
+    private static (double Mean, double Std) MeanStd(IReadOnlyList<double> values)
     {
         double mean = values.Average();
         double variance = values.Sum(v => (v - mean) * (v - mean)) / values.Count;

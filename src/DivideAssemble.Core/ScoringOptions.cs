@@ -32,13 +32,6 @@ public sealed class ScoringOptions
     /// <value>The default value is <see cref="ResidualKind.LowPass"/>.</value>
     public ResidualKind Residual { get; set; } = ResidualKind.LowPass;
 
-    /// <summary>The standard deviations of the residual filters for an image side <paramref name="imageSize"/>: one for <see cref="ResidualKind.LowPass"/>, four for <see cref="ResidualKind.MultiScale"/>.</summary>
-    public IReadOnlyList<double> ResidualSigmas(int imageSize)
-    {
-        double sigma = ResidualFilterSigma(imageSize);
-        return Residual == ResidualKind.MultiScale ? new[] { sigma / 2, sigma, 2 * sigma, 4 * sigma } : new[] { sigma };
-    }
-
     /// <summary>Returns <see cref="SmoothingSigma"/> resolved for an image side <paramref name="imageSize"/>.</summary>
     public double MapSigma(int imageSize) => SmoothingSigma ?? imageSize / 32.0;
 

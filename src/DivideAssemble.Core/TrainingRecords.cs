@@ -106,11 +106,12 @@ public sealed class TrainingDivergedException : Exception
 }
 
 /// <summary>An <see cref="IProgress{T}"/> that calls its action on the reporting thread (<see cref="Progress{T}"/> posts to the thread pool).</summary>
-internal sealed class SynchronousProgress : IProgress<TrainingProgress>
+/// <typeparam name="T">The progress value.</typeparam>
+internal sealed class SynchronousProgress<T> : IProgress<T>
 {
-    private readonly Action<TrainingProgress> action;
+    private readonly Action<T> action;
 
-    public SynchronousProgress(Action<TrainingProgress> action) => this.action = action;
+    public SynchronousProgress(Action<T> action) => this.action = action;
 
-    public void Report(TrainingProgress value) => action(value);
+    public void Report(T value) => action(value);
 }

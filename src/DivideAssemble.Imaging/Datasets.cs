@@ -259,17 +259,17 @@ public static class Datasets
     /// <summary>Holds back every fifth image of <paramref name="train"/> and validates on it with synthetic defects.</summary>
     internal static AnomalyDataset SyntheticValidation(IReadOnlyList<string> train, string origin, DatasetFormat format)
     {
-        var fit = train.Where((_, i) => i % 5 != 4).ToList();
-        var held = train.Where((_, i) => i % 5 == 4).ToList();
-        if (held.Count < 2)
+        var (fitIndices, heldIndices) = DivideAssemble.SyntheticValidation.Split(train.Count);
+        if (train.Count < DivideAssemble.SyntheticValidation.MinimumImages)
         {
-            throw new InvalidDataException($"{origin}: a validation split needs at least 10 training images (every fifth is held back); there are {train.Count}.");
+            throw new InvalidDataException($"{origin}: a validation split needs at least {DivideAssemble.SyntheticValidation.MinimumImages} training images (every fifth is held back); there are {train.Count}.");
         }
 
-        var test = new SyntheticDefects(new FileImageSource(held));
+        var fit = fitIndices.Select(i => train[i]).ToList();
+        var held = heldIndices.Select(i => train[i]).ToList();
         return new AnomalyDataset(
             new FileImageSource(fit),
-            test,
+            DivideAssemble.SyntheticValidation.Of(new FileImageSource(held)),
             $"{origin} (validation split: every fifth training image held back and shown as it is and with a synthetic defect; the test folder is never read): {fit.Count} training images, {held.Count} normal and {held.Count} synthetic-defect validation images")
         {
             Format = format,

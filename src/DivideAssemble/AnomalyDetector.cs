@@ -1,6 +1,7 @@
 using DivideAssemble.Data;
 using DivideAssemble.Export;
 using DivideAssemble.Persistence;
+using DivideAssemble.Scoring;
 using DivideAssemble.Torch;
 using DivideAssemble.Training;
 using Microsoft.Extensions.Logging;
@@ -23,7 +24,7 @@ namespace DivideAssemble;
 /// with <see cref="DaadOptions.Seed"/> whose previous state is then restored). Set libtorch's thread count
 /// in the application (<c>torch.set_num_threads</c>) if its default does not suit.</para>
 /// </remarks>
-public sealed class AnomalyDetector : IAnomalyDetector
+public sealed partial class AnomalyDetector : IAnomalyDetector
 {
     private readonly DaadOptions options;
     private readonly DaadGenerator generator;
@@ -43,7 +44,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
     public AnomalyDetector(DaadOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        DaadOptionsValidator.ThrowIfInvalid(options);
+        ScoringRules.ThrowIfInvalid(options);
         this.options = options.Clone();
         this.logger = logger ?? NullLogger.Instance;
         device = new Device(this.options.Device);
@@ -110,39 +111,12 @@ public sealed class AnomalyDetector : IAnomalyDetector
     /// Times <paramref name="steps"/> training steps of this model on its first batch of <paramref name="images"/>
     /// (in seconds each); the steps change the weights, so call it on a throw-away model.
     /// </summary>
-    internal double[] TimeTrainingSteps(IImageSource images, int steps, CancellationToken cancellationToken)
+    internal double[] TimeTrainingSteps(IImageSource images, int steps, CancellationToken cancellationToken) => Write(() =>
     {
-        return Write(() =>
-        {
-            using var optG = CreateGeneratorOptimizer();
-            using var optD = CreateDiscriminatorOptimizer();
-            var step = new TrainingStep(options.Training, generator, discriminator, optG, optD);
-            var reader = new BatchReader(images, Channels, ImageSize);
-            int count = Math.Min(images.Count, options.Training.BatchSize);
-            using var batch = reader.ToTensor(reader.ReadFloats(Enumerable.Range(0, count).ToArray()), device);
-            generator.train();
-            discriminator?.train();
-            var times = new double[steps];
-            try
-            {
-                for (int i = 0; i < steps; i++)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
-                    using var scope = NewDisposeScope();
-                    step.Run(batch);
-                    times[i] = clock.Elapsed.TotalSeconds;
-                }
-            }
-            finally
-            {
-                generator.eval();
-                discriminator?.eval();
-            }
-
-            return times;
-        });
-    }
+        var reader = new BatchReader(images, Channels, ImageSize);
+        using var batch = reader.ToTensor(reader.ReadFloats(Enumerable.Range(0, Math.Min(images.Count, options.Training.BatchSize)).ToArray()), device);
+        return TrainingStep.Time(options.Training, generator, discriminator, batch, steps, cancellationToken);
+    });
 
     /// <inheritdoc />
     public TrainingSummary Fit(IImageSource normalImages, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -163,51 +137,6 @@ public sealed class AnomalyDetector : IAnomalyDetector
         return Train(normalImages, new CheckpointState(), checkpointPath, progress, optimizers: null, cancellationToken);
     }
 
-    /// <summary>
-    /// Loads a checkpoint written by <see cref="FitWithCheckpoints"/> and continues training where it
-    /// stopped (same options, same data), writing further checkpoints to the same path. The resumed run
-    /// repeats the uninterrupted one exactly, keep-best weights included.
-    /// </summary>
-    /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated, fails its checksum or has another format version.</exception>
-    public static (AnomalyDetector Detector, TrainingSummary Summary) Resume(
-        string checkpointPath, IImageSource normalImages, IProgress<TrainingProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
-        ArgumentNullException.ThrowIfNull(normalImages);
-        if (!File.Exists(checkpointPath))
-        {
-            throw new FileNotFoundException($"Checkpoint file '{checkpointPath}' does not exist.", checkpointPath);
-        }
-
-        string name = $"'{checkpointPath}'";
-        using var file = File.OpenRead(checkpointPath);
-        using var stream = ModelFile.Verify(file, name);
-        using var reader = new BinaryReader(stream);
-        var header = ModelFile.ReadHeader(reader, name);
-        if (header.Checkpoint is null)
-        {
-            throw new InvalidDataException($"{name} is a model, not a training checkpoint.");
-        }
-
-        var detector = new AnomalyDetector(header.Options, logger);
-        try
-        {
-            var optG = detector.CreateGeneratorOptimizer();
-            var optD = detector.CreateDiscriminatorOptimizer();
-            var best = ModelFile.ReadBody(reader, name, header, detector.generator, detector.discriminator, optG, optD);
-            header.Checkpoint.ReplaceBestWeights(best);
-            var summary = detector.Train(normalImages, header.Checkpoint, checkpointPath, progress, (optG, optD), cancellationToken);
-            return (detector, summary);
-        }
-        catch
-        {
-            header.Checkpoint.ReplaceBestWeights(null);
-            detector.Dispose();
-            throw;
-        }
-    }
-
     /// <inheritdoc />
     public IReadOnlyList<AnomalyResult> Score(Tensor images) => Read(() => scorer.Score(images));
 
@@ -220,18 +149,8 @@ public sealed class AnomalyDetector : IAnomalyDetector
     /// <inheritdoc />
     public IReadOnlyList<AnomalyResult> Score(IImageSource images, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(disposed, this);
-        var reader = new BatchReader(images, Channels, ImageSize);
-        var results = new List<AnomalyResult>(images.Count);
-        foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), options.Training.BatchSize, cancellationToken))
-        {
-            using var scope = NewDisposeScope();
-            var x = reader.ToTensor(batch.Data, CPU);
-            results.AddRange(Read(() => scorer.Score(x)));
-        }
-
-        return results;
+        return ModelInput.ScoreAll(images, Channels, ImageSize, options.Training.BatchSize, (data, count) => Read(() => scorer.Score(data, count)), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -265,7 +184,7 @@ public sealed class AnomalyDetector : IAnomalyDetector
         ArgumentNullException.ThrowIfNull(normalImages);
         var candidate = options.Clone();
         candidate.Scoring = scoring.Clone();
-        DaadOptionsValidator.ThrowIfInvalid(candidate);
+        ScoringRules.ThrowIfInvalid(candidate);
         return Write(() =>
         {
             var next = new AnomalyScorer(generator, discriminator, candidate);
@@ -282,23 +201,75 @@ public sealed class AnomalyDetector : IAnomalyDetector
         ArgumentNullException.ThrowIfNull(images);
         var reader = new BatchReader(images, Channels, ImageSize);
         var batch = Enumerable.Range(0, Math.Min(images.Count, options.Training.BatchSize)).ToArray();
-        var result = new Dictionary<int, double>();
         if (batch.Length == 0)
         {
-            return result;
+            return new Dictionary<int, double>();
         }
 
         return Read(() =>
         {
             using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            var x = reader.ToTensor(reader.ReadFloats(batch), device);
-            foreach (var (scale, weights) in generator.Address(x))
+            return generator.AddressingEntropy(reader.ToTensor(reader.ReadFloats(batch), device));
+        });
+    }
+
+    /// <summary>
+    /// Pools the maps of every image of <paramref name="images"/> with each scoring of <paramref name="variants"/>
+    /// (which differ from the detector's in pooling only), from one scoring pass: per variant the raw R of
+    /// every image, and L and M when the score uses them. <paramref name="onMap"/> receives each image's
+    /// anomaly map (index, map, side).
+    /// </summary>
+    internal PooledScores ScorePoolings(IImageSource images, IReadOnlyList<ScoringOptions> variants, Action<int, float[], int>? onMap, CancellationToken cancellationToken) => Read(() =>
+    {
+        var methods = variants.Select(v => ScoringMethods.Current.Pooling(v.Pooling)).ToList();
+        var reader = new BatchReader(images, Channels, ImageSize);
+        var r = variants.Select(_ => new double[images.Count]).ToList();
+        double[]? l = discriminator is null ? null : new double[images.Count];
+        double[]? m = options.EffectiveMemoryWeight() > 0 ? new double[images.Count] : null;
+        int size = ImageSize;
+        foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), options.Training.BatchSize, cancellationToken))
+        {
+            using var scope = NewDisposeScope();
+            var maps = scorer.ComputeMaps(reader.ToTensor(batch.Data, CPU), Calibration?.ResidualNormalisers);
+            for (int v = 0; v < variants.Count; v++)
             {
-                result[scale] = BlockMemory.AddressingEntropy(weights) / Math.Log(options.Network.MemoryItems);
+                var pooled = methods[v].Pool(maps.Raw, maps.Smoothed, variants[v]).to(float64).cpu().data<double>().ToArray();
+                Copy(pooled, r[v]);
             }
 
-            return result;
+            Copy(maps.Alignment?.to(float64).cpu().data<double>().ToArray(), l);
+            Copy(maps.MemoryDistance?.to(float64).cpu().data<double>().ToArray(), m);
+            if (onMap is not null)
+            {
+                var smoothed = maps.Smoothed.to(float32).cpu().contiguous().data<float>().ToArray();
+                for (int k = 0; k < batch.Indices.Count; k++)
+                {
+                    onMap(batch.Indices[k], smoothed.AsSpan(k * size * size, size * size).ToArray(), size);
+                }
+            }
+
+            void Copy(double[]? values, double[]? into)
+            {
+                for (int k = 0; values is not null && into is not null && k < batch.Indices.Count; k++)
+                {
+                    into[batch.Indices[k]] = values[k];
+                }
+            }
+        }
+
+        return new PooledScores(r, l, m);
+    });
+
+    /// <summary>Puts back scoring options and a calibration taken from this detector earlier (no recalibration).</summary>
+    internal void RestoreScoring(ScoringOptions scoring, ScoreCalibration? calibration)
+    {
+        var restored = options.Clone();
+        restored.Scoring = scoring.Clone();
+        Write(() =>
+        {
+            scorer = new AnomalyScorer(generator, discriminator, restored, calibration);
+            options.Scoring = restored.Scoring;
+            return 0;
         });
     }
 
@@ -336,56 +307,6 @@ public sealed class AnomalyDetector : IAnomalyDetector
     public IReadOnlyList<int> HeldOutIndices(int count) => DaadTrainer.Split(count, options.Training.ValidationFraction, options.Seed).Validation;
 
     /// <inheritdoc />
-    public void Save(string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        ObjectDisposedException.ThrowIf(disposed, this);
-        AtomicFile.Write(path, Save);
-    }
-
-    /// <inheritdoc />
-    public void Save(Stream stream)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        Read(() =>
-        {
-            ModelFile.Write(stream, new ModelHeader { Options = options.Clone(), Calibration = Calibration, Trained = trained, Selection = Selection }, generator, discriminator);
-            return 0;
-        });
-    }
-
-    /// <summary>Loads a model file onto the device it was saved for.</summary>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a model, is truncated, fails its checksum, holds invalid options, or has a format version this library does not read; the message names the file.</exception>
-    public static AnomalyDetector Load(string path) => Load(path, null, null);
-
-    /// <summary>Loads a model file.</summary>
-    /// <param name="path">The file.</param>
-    /// <param name="device">The device to load onto (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>); <see langword="null"/> keeps the saved one.</param>
-    /// <param name="logger">A logger, or <see langword="null"/>.</param>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a model, is truncated, fails its checksum, holds invalid options, or has a format version this library does not read; the message names the file.</exception>
-    public static AnomalyDetector Load(string path, string? device, ILogger? logger)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        }
-
-        using var stream = File.OpenRead(path);
-        return Load(stream, device, logger, $"'{path}'");
-    }
-
-    /// <summary>Loads a model from a stream, on the device it was saved for.</summary>
-    /// <exception cref="InvalidDataException">The stream does not hold a complete model of a readable format version.</exception>
-    public static AnomalyDetector Load(Stream stream) => Load(stream, null, null, "The model stream");
-
-    /// <summary>Loads a model from a stream onto <paramref name="device"/> (<see langword="null"/> keeps the saved one).</summary>
-    /// <exception cref="InvalidDataException">The stream does not hold a complete model of a readable format version.</exception>
-    public static AnomalyDetector Load(Stream stream, string? device, ILogger? logger) => Load(stream, device, logger, "The model stream");
-
-    /// <inheritdoc />
     public void Dispose()
     {
         if (disposed)
@@ -408,51 +329,6 @@ public sealed class AnomalyDetector : IAnomalyDetector
         gate.Dispose();
     }
 
-    private static AnomalyDetector Load(Stream stream, string? device, ILogger? logger, string name)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        var verified = ModelFile.Verify(stream, name);
-        using var owned = ReferenceEquals(verified, stream) ? null : verified;
-        using var reader = new BinaryReader(verified, System.Text.Encoding.UTF8, leaveOpen: true);
-        var header = ModelFile.ReadHeader(reader, name);
-        if (header.Checkpoint is not null)
-        {
-            throw new InvalidDataException($"{name} is a training checkpoint; resume it with AnomalyDetector.Resume, or finish training to get a model.");
-        }
-
-        var opts = header.Options;
-        if (device is not null)
-        {
-            opts.Device = device;
-        }
-
-        var detector = new AnomalyDetector(opts, logger);
-        try
-        {
-            // Weights load on the CPU first, then move: a file saved on CUDA loads on a CPU-only machine.
-            ModelFile.ReadBody(reader, name, header, detector.generator, detector.discriminator);
-            if (header.Calibration is { } calibration)
-            {
-                detector.scorer.UseCalibration(calibration);
-            }
-
-            detector.trained = header.Trained ?? header.Calibration is not null;
-            detector.Selection = header.Selection;
-            return detector;
-        }
-        catch
-        {
-            detector.Dispose();
-            throw;
-        }
-    }
-
-    private AdamOptimizer CreateGeneratorOptimizer() => new(
-        generator.parameters(), options.Training.LearningRate, options.Training.Beta1, options.Training.Beta2, options.Training.WeightDecay);
-
-    private AdamOptimizer? CreateDiscriminatorOptimizer() => discriminator is null ? null : new(
-        discriminator.parameters(), options.Training.DiscriminatorLearningRate, options.Training.Beta1, options.Training.Beta2, options.Training.WeightDecay);
-
     private TrainingSummary Train(IImageSource images, CheckpointState state, string? checkpointPath, IProgress<TrainingProgress>? progress, (AdamOptimizer G, AdamOptimizer? D)? optimizers, CancellationToken cancellationToken)
     {
         if (images.Count == 0)
@@ -462,8 +338,8 @@ public sealed class AnomalyDetector : IAnomalyDetector
 
         return Write(() =>
         {
-            var optG = optimizers?.G ?? CreateGeneratorOptimizer();
-            var optD = optimizers is { } o ? o.D : CreateDiscriminatorOptimizer();
+            var optG = optimizers?.G ?? Optimizers.ForGenerator(options.Training, generator);
+            var optD = optimizers is { } o ? o.D : Optimizers.ForDiscriminator(options.Training, discriminator);
             try
             {
                 var (train, validation) = DaadTrainer.Split(images.Count, options.Training.ValidationFraction, options.Seed);
@@ -483,15 +359,8 @@ public sealed class AnomalyDetector : IAnomalyDetector
                     StartEpoch = state.EpochsCompleted,
                     InitialiseMemories = !trained && state.EpochsCompleted == 0 && options.Network.HasMemory && options.EffectiveMemoryInit() == MemoryInit.Samples,
                 };
-                var callbacks = new List<ITrainingCallback> { new ValidationLossCallback(), new BestEpochCallback(), new EarlyStoppingCallback() };
-                if (checkpointPath is not null)
-                {
-                    callbacks.Add(new CheckpointCallback(checkpointPath, s => new ModelHeader { Options = options.Clone(), Calibration = Calibration, Checkpoint = s, Trained = true }));
-                }
-
-                callbacks.Add(new ProgressCallback(progress));
-                callbacks.Add(new CalibrationCallback(scorer));
-                var trainer = new DaadTrainer(run, callbacks);
+                var header = (CheckpointState s) => new ModelHeader { Options = options.Clone(), Calibration = Calibration, Checkpoint = s, Trained = true };
+                var trainer = new DaadTrainer(run, DaadTrainer.Callbacks(checkpointPath, header, progress, scorer));
                 try
                 {
                     return trainer.Run(cancellationToken);
@@ -540,3 +409,6 @@ public sealed class AnomalyDetector : IAnomalyDetector
         }
     }
 }
+
+/// <summary>What <see cref="AnomalyDetector.ScorePoolings"/> returns: per scoring variant the raw R of every image, and L and M when the score uses them.</summary>
+internal sealed record PooledScores(IReadOnlyList<double[]> Reconstruction, double[]? Alignment, double[]? Memory);

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using DivideAssemble.Data;
 using DivideAssemble.Scoring;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -31,18 +30,20 @@ public sealed class AnomalyScorer : IAnomalyScorer
     private readonly DcganDiscriminator? discriminator;
     private readonly DaadOptions options;
     private readonly ScoringOptions scoring;
+    private readonly PoolingMethod pooling;
+    private readonly ResidualMethod residual;
 
     /// <summary>Creates a scorer over trained modules with the options they were trained with.</summary>
     /// <param name="generator">The generator.</param>
     /// <param name="discriminator">The DAAD+ discriminator, or <see langword="null"/> for every other variant.</param>
     /// <param name="options">The options the modules were built and trained with (copied): the scoring options, and the feature normalisation of training.</param>
     /// <param name="calibration">Normalisation statistics and thresholds, if already known.</param>
-    /// <exception cref="ArgumentException">The calibration lacks the normalisers a multi-scale residual needs, the options are invalid, describe another network than <paramref name="generator"/>, or the discriminator's presence does not match the variant.</exception>
+    /// <exception cref="ArgumentException">The calibration lacks the normalisers a multi-scale residual needs, the options are invalid (a scoring method this library does not compute, too), describe another network than <paramref name="generator"/>, or the discriminator's presence does not match the variant.</exception>
     public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, DaadOptions options, ScoreCalibration? calibration = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(options);
-        var errors = DaadOptionsValidator.Collect(options);
+        var errors = ScoringRules.Collect(options);
         if (errors.Count > 0)
         {
             throw new ArgumentException("Invalid options: " + string.Join(" ", errors), nameof(options));
@@ -66,9 +67,11 @@ public sealed class AnomalyScorer : IAnomalyScorer
         this.options = options.Clone();
         scoring = options.Scoring.Clone();
         scoring.MemoryWeight = options.EffectiveMemoryWeight();
+        pooling = ScoringMethods.Current.Pooling(scoring.Pooling);
+        residual = ScoringMethods.Current.Residual(scoring.Residual);
         if (calibration is not null)
         {
-            CheckNormalisers(calibration, options.Scoring, options.Network.ImageSize, nameof(calibration));
+            CheckNormalisers(calibration, nameof(calibration));
         }
 
         Calibration = calibration;
@@ -101,26 +104,17 @@ public sealed class AnomalyScorer : IAnomalyScorer
     public AnomalyResult Score(FloatImage image) => Score(new[] { image ?? throw new ArgumentNullException(nameof(image)) })[0];
 
     /// <inheritdoc />
-    public IReadOnlyList<AnomalyResult> Score(IReadOnlyList<FloatImage> images)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        using var scope = NewDisposeScope();
-        return Score(ToTensor(images, Channels, ImageSize));
-    }
+    public IReadOnlyList<AnomalyResult> Score(IReadOnlyList<FloatImage> images) => Score(ModelInput.FromImages(images, Channels, ImageSize), images.Count);
 
     /// <inheritdoc />
-    public IReadOnlyList<AnomalyResult> Score(IImageSource images, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        var reader = new BatchReader(images, Channels, ImageSize);
-        var results = new List<AnomalyResult>(images.Count);
-        foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), options.Training.BatchSize, cancellationToken))
-        {
-            using var scope = NewDisposeScope();
-            results.AddRange(Score(reader.ToTensor(batch.Data, CPU)));
-        }
+    public IReadOnlyList<AnomalyResult> Score(IImageSource images, CancellationToken cancellationToken = default) =>
+        ModelInput.ScoreAll(images, Channels, ImageSize, options.Training.BatchSize, Score, cancellationToken);
 
-        return results;
+    /// <summary>Scores <paramref name="count"/> model-ready images held in <paramref name="data"/>.</summary>
+    internal IReadOnlyList<AnomalyResult> Score(float[] data, int count)
+    {
+        using var scope = NewDisposeScope();
+        return Score(tensor(data, new long[] { count, Channels, ImageSize, ImageSize }));
     }
 
     /// <inheritdoc />
@@ -132,7 +126,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
             throw new ArgumentException("Calibration needs at least one normal image.", nameof(normalImages));
         }
 
-        var reader = new BatchReader(normalImages, Channels, ImageSize);
+        var reader = new Data.BatchReader(normalImages, Channels, ImageSize);
         return Calibrate(reader.Tensors(Enumerable.Range(0, normalImages.Count).ToArray(), options.Training.BatchSize, CPU, cancellationToken), heldOut: true);
     }
 
@@ -144,7 +138,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
     {
         ArgumentNullException.ThrowIfNull(normalBatches);
         // A multi-scale residual first needs each scale's normaliser: one pass over the images for those.
-        IReadOnlyList<double>? normalisers = options.Scoring.Residual == ResidualKind.MultiScale ? MeasureNormalisers(normalBatches) : null;
+        IReadOnlyList<double>? normalisers = residual.NormalisesScales ? MeasureNormalisers(normalBatches) : null;
         var results = new List<AnomalyResult>();
         foreach (var batch in normalBatches)
         {
@@ -161,15 +155,15 @@ public sealed class AnomalyScorer : IAnomalyScorer
     public void UseCalibration(ScoreCalibration calibration)
     {
         ArgumentNullException.ThrowIfNull(calibration);
-        CheckNormalisers(calibration, options.Scoring, ImageSize, nameof(calibration));
+        CheckNormalisers(calibration, nameof(calibration));
         Calibration = calibration;
     }
 
     /// <summary>Throws unless <paramref name="calibration"/> carries one normaliser per residual scale when the scoring needs them.</summary>
-    internal static void CheckNormalisers(ScoreCalibration calibration, ScoringOptions scoring, int imageSize, string parameter)
+    private void CheckNormalisers(ScoreCalibration calibration, string parameter)
     {
-        int scales = scoring.ResidualSigmas(imageSize).Count;
-        if (scoring.Residual == ResidualKind.MultiScale && (calibration.ResidualNormalisers is null || calibration.ResidualNormalisers.Count != scales))
+        int scales = residual.Sigmas(scoring, ImageSize).Count;
+        if (residual.NormalisesScales && (calibration.ResidualNormalisers is null || calibration.ResidualNormalisers.Count != scales))
         {
             throw new ArgumentException(
                 $"The scoring uses a {scales}-scale residual; the calibration's ResidualNormalisers must hold {scales} values (it holds {calibration.ResidualNormalisers?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}). Calibrate with these scoring options.",
@@ -180,7 +174,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
     /// <summary>The 99th percentile of each residual scale's map over normal images (at most 4 M values per scale, evenly strided).</summary>
     private double[] MeasureNormalisers(IEnumerable<Tensor> normalBatches)
     {
-        var sigmas = options.Scoring.ResidualSigmas(ImageSize);
+        var sigmas = residual.Sigmas(scoring, ImageSize);
         var values = sigmas.Select(_ => new List<float>()).ToArray();
         using var noGrad = no_grad();
         generator.eval();
@@ -205,28 +199,6 @@ public sealed class AnomalyScorer : IAnomalyScorer
         }
 
         return ScoreCalibration.MeasureResidualNormalisers(values);
-    }
-
-    /// <summary>Combines raw R and L into the score of eq. 7 with the current calibration (the raw R before calibration).</summary>
-    public double Combine(double reconstructionError, double? alignmentError) =>
-        Calibration?.Combine(reconstructionError, alignmentError, options.Scoring.Gamma) ?? reconstructionError;
-
-    /// <summary>Stacks images (any size and channels) into a model-ready <c>[B, C, S, S]</c> tensor through <see cref="ImagePreprocessing"/>.</summary>
-    internal static Tensor ToTensor(IReadOnlyList<FloatImage> images, int channels, int size)
-    {
-        if (images.Count == 0)
-        {
-            throw new ArgumentException("There are no images to score.", nameof(images));
-        }
-
-        int length = channels * size * size;
-        var data = new float[images.Count * length];
-        for (int i = 0; i < images.Count; i++)
-        {
-            ImagePreprocessing.ToModelInput(images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images)), channels, size, data.AsSpan(i * length, length));
-        }
-
-        return tensor(data, new long[] { images.Count, channels, size, size });
     }
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the dimension at fault unless <paramref name="images"/> is [B ≥ 1, channels, size, size].</summary>
@@ -265,12 +237,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
     {
         using var scope = NewDisposeScope();
         var perImage = isfinite(images).reshape(images.shape[0], -1).all(1).cpu();
-        var ok = perImage.data<bool>().ToArray();
-        int bad = Array.IndexOf(ok, false);
-        if (bad >= 0)
-        {
-            throw new ArgumentException($"Image {bad} of the batch (of {ok.Length}) holds NaN or infinite values; scores would be meaningless.", nameof(images));
-        }
+        ModelInput.ThrowIfNotFinite(perImage.data<bool>().ToArray(), nameof(images));
     }
 
     /// <summary>Computes raw scores, maps and reconstructions (CPU copies) without calibration.</summary>
@@ -279,31 +246,14 @@ public sealed class AnomalyScorer : IAnomalyScorer
     /// <summary>Computes raw scores with the given residual normalisers (null: unnormalised scales, as before calibration).</summary>
     private IReadOnlyList<RawScore> ComputeRaw(Tensor images, IReadOnlyList<double>? normalisers)
     {
-        CheckShape(images, Channels, ImageSize);
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        generator.eval();
-        discriminator?.eval();
-        var device = generator.parameters().First().device;
-        var x = images.to(float32).to(device);
-        CheckFinite(x);
-        var recon = generator.call(x);
-        var distance = scoring.MemoryWeight > 0 ? generator.MemoryDistance(x) : null;
-        var raw = AnomalyMaps.ResidualMap(x, recon, scoring.ResidualSigmas(ImageSize), normalisers);
-        var smooth = AnomalyMaps.Smooth(raw, scoring.MapSigma(ImageSize));
-        var r = AnomalyMaps.Pool(raw, smooth, scoring.Pooling, scoring.TopFraction).to(float64).cpu().data<double>().ToArray();
-        double[]? l = null;
-        if (discriminator is not null)
-        {
-            var fReal = discriminator.call(x).Features;
-            var fFake = discriminator.call(recon).Features;
-            l = FeatureAlignment.PerImage(fReal, fFake, options.Training.NormalizeFeatures).to(float64).cpu().data<double>().ToArray();
-        }
-
-        int b = (int)x.shape[0], s = ImageSize, c = Channels;
-        var mapsCpu = smooth.to(float32).cpu().contiguous().data<float>().ToArray();
-        var reconCpu = recon.to(float32).cpu().contiguous().data<float>().ToArray();
-        var m = distance?.to(float64).cpu().data<double>().ToArray();
+        var maps = ComputeMaps(images, normalisers);
+        var r = pooling.Pool(maps.Raw, maps.Smoothed, scoring).to(float64).cpu().data<double>().ToArray();
+        var l = maps.Alignment?.to(float64).cpu().data<double>().ToArray();
+        var m = maps.MemoryDistance?.to(float64).cpu().data<double>().ToArray();
+        int b = r.Length, s = ImageSize, c = Channels;
+        var mapsCpu = maps.Smoothed.to(float32).cpu().contiguous().data<float>().ToArray();
+        var reconCpu = maps.Reconstructions.to(float32).cpu().contiguous().data<float>().ToArray();
         var results = new RawScore[b];
         for (int i = 0; i < b; i++)
         {
@@ -312,4 +262,41 @@ public sealed class AnomalyScorer : IAnomalyScorer
 
         return results;
     }
+
+    /// <summary>
+    /// Everything scoring computes for a batch before pooling, as tensors in the caller's dispose scope:
+    /// the residual map before and after smoothing <c>[B, S, S]</c>, the reconstructions, and (when the
+    /// score uses them) L(x) and M(x) <c>[B]</c>.
+    /// </summary>
+    internal ScoreMaps ComputeMaps(Tensor images, IReadOnlyList<double>? normalisers)
+    {
+        CheckShape(images, Channels, ImageSize);
+        using var noGrad = no_grad();
+        generator.eval();
+        discriminator?.eval();
+        var device = generator.parameters().First().device;
+        var x = images.to(float32).to(device);
+        CheckFinite(x);
+        var recon = generator.call(x);
+        var distance = scoring.MemoryWeight > 0 ? generator.MemoryDistance(x) : null;
+        var raw = residual.Map(x, recon, scoring, normalisers);
+        var smooth = AnomalyMaps.Smooth(raw, scoring.MapSigma(ImageSize));
+        Tensor? alignment = null;
+        if (discriminator is not null)
+        {
+            var fReal = discriminator.call(x).Features;
+            var fFake = discriminator.call(recon).Features;
+            alignment = FeatureAlignment.PerImage(fReal, fFake, options.Training.NormalizeFeatures);
+        }
+
+        return new ScoreMaps(raw, smooth, recon, alignment, distance);
+    }
 }
+
+/// <summary>What <see cref="AnomalyScorer.ComputeMaps"/> returns for a batch.</summary>
+/// <param name="Raw">The residual map before smoothing, <c>[B, S, S]</c>.</param>
+/// <param name="Smoothed">The anomaly map, <c>[B, S, S]</c>.</param>
+/// <param name="Reconstructions">The reconstructions, <c>[B, C, S, S]</c>.</param>
+/// <param name="Alignment">L(x), <c>[B]</c> (DAAD+), else <see langword="null"/>.</param>
+/// <param name="MemoryDistance">M(x), <c>[B]</c> when the score uses it, else <see langword="null"/>.</param>
+internal sealed record ScoreMaps(Tensor Raw, Tensor Smoothed, Tensor Reconstructions, Tensor? Alignment, Tensor? MemoryDistance);

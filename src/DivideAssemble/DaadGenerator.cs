@@ -177,6 +177,17 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
         return result;
     }
 
+    /// <summary>
+    /// Returns the mean addressing entropy over log N of every memory scale for <paramref name="input"/>:
+    /// 1 means reads are the bank's average, values near 0 mean each block reads a few items.
+    /// </summary>
+    internal Dictionary<int, double> AddressingEntropy(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return Address(input).ToDictionary(kv => kv.Key, kv => BlockMemory.AddressingEntropy(kv.Value) / Math.Log(options.MemoryItems));
+    }
+
     /// <summary>Returns a human-readable summary: variant, widths, each scale's division (with capping) and parameter count.</summary>
     public string Summary()
     {

@@ -20,13 +20,15 @@ public sealed class ArchitectureTests
         ("shared evaluation", "DivideAssemble.Core", new[] { "DivideAssemble.Evaluation" }, Array.Empty<string>()),
         ("shared hosting", "DivideAssemble.Core", new[] { "DivideAssemble.Hosting" }, Array.Empty<string>()),
         ("stack workarounds", "DivideAssemble", new[] { "DivideAssemble.Torch" }, Array.Empty<string>()),
+        ("onnx graph", "DivideAssemble", new[] { "DivideAssemble.Graph" }, Array.Empty<string>()),
         ("network modules", "DivideAssemble", new[] { "DivideAssemble.Modules" }, new[] { "BlockDivider", "BlockMemory", "DaadGenerator", "DcganDiscriminator" }),
         ("data", "DivideAssemble", new[] { "DivideAssemble.Data" }, new[] { "TensorImageSource" }),
-        ("scoring", "DivideAssemble", new[] { "DivideAssemble.Scoring" }, new[] { "AnomalyScorer" }),
+        ("scoring", "DivideAssemble", new[] { "DivideAssemble.Scoring" }, new[] { "AnomalyScorer", "ScoreMaps" }),
         ("persistence", "DivideAssemble", new[] { "DivideAssemble.Persistence" }, Array.Empty<string>()),
         ("training", "DivideAssemble", new[] { "DivideAssemble.Training" }, Array.Empty<string>()),
         ("export", "DivideAssemble", new[] { "DivideAssemble.Export" }, Array.Empty<string>()),
-        ("facade", "DivideAssemble", new[] { "DivideAssemble.Hosting" }, new[] { "AnomalyDetector", "IAnomalyDetector", "DaadBuilder", "ModelSelection", "SelectionResult" }),
+        ("facade", "DivideAssemble", new[] { "DivideAssemble.Hosting" }, new[] { "AnomalyDetector", "IAnomalyDetector", "DaadBuilder", "PooledScores" }),
+        ("selection", "DivideAssemble", new[] { "DivideAssemble.Selection" }, new[] { "ModelSelection", "SelectionResult" }),
     };
 
     /// <summary>Which of our assemblies each assembly may reference, and whether it may reference TorchSharp.</summary>

@@ -163,7 +163,7 @@ public sealed class DetectorTests : TempFolderTest
         using (var first = Builder(ModelVariant.DaadPlus, epochs: 4).Configure(o => o.Training.CheckpointEvery = 2).Build())
         {
             using var cts = new CancellationTokenSource();
-            var progress = new SynchronousProgress(p =>
+            var progress = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (p.EndOfEpoch && p.Epoch == 2)
                 {
@@ -216,7 +216,7 @@ public sealed class DetectorTests : TempFolderTest
         var source = new TensorImageSource(Synthetic.Textures(20, 32, 1, false));
         using var detector = Builder(ModelVariant.DaadPlus, epochs: 2).Build();
         var reports = new List<TrainingProgress>();
-        detector.Fit(source, new SynchronousProgress(reports.Add));
+        detector.Fit(source, new SynchronousProgress<TrainingProgress>(reports.Add));
         reports.Count(r => !r.EndOfEpoch).Should().Be(2 * 3); // 18 training images, batch 8
         reports.Should().OnlyContain(r => r.ImagesPerSecond > 0 && r.AdversarialLoss.HasValue == !r.EndOfEpoch);
         reports.Where(r => r.EndOfEpoch).Should().OnlyContain(r => r.ValidationLoss.HasValue);

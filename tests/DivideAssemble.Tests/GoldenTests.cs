@@ -37,7 +37,7 @@ public sealed class GoldenTests : TempFolderTest
         if (pooling is not null)
         {
             var scoring = detector.Options.Scoring;
-            scoring.Pooling = Enum.Parse<ImageScorePooling>(pooling);
+            scoring.Pooling = new ImageScorePooling(pooling);
             detector.ChangeScoring(scoring, CalibrationImages(detector.Channels));
         }
 

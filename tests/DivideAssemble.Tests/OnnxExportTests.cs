@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using DivideAssemble.Export;
+using DivideAssemble.Graph;
 using DivideAssemble.Onnx;
 using FluentAssertions;
 using NUnit.Framework;

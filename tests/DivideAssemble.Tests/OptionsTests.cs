@@ -35,7 +35,8 @@ public sealed class OptionsTests
         ("Scoring.MemoryWeight", o => o.Scoring.MemoryWeight = 1.5),
         ("Scoring.SmoothingSigma", o => o.Scoring.SmoothingSigma = -1),
         ("Scoring.TargetFalsePositiveRate", o => o.Scoring.TargetFalsePositiveRate = 2),
-        ("Scoring.Pooling", o => o.Scoring.Pooling = (ImageScorePooling)9),
+        ("Scoring.Pooling", o => o.Scoring.Pooling = default),
+        ("Scoring.Residual", o => o.Scoring.Residual = default),
         ("Device", o => o.Device = "tpu"),
     };
 

@@ -14,7 +14,7 @@ public sealed class ResidualTests : TempFolderTest
         using var scope = NewDisposeScope();
         var x = Synthetic.Textures(2, 32, 1, false, 3);
         var y = Synthetic.Textures(2, 32, 2, false, 3);
-        var single = AnomalyMaps.ResidualMap(x, y, new[] { 1.5 }, null);
+        var single = new LowPassResidual().Map(x, y, new ScoringOptions { ResidualSigma = 1.5 }, null);
         TensorAssert.MaxAbsDiff(single, AnomalyMaps.SquaredError(x, y, 1.5)).Should().Be(0);
     }
 
@@ -25,7 +25,10 @@ public sealed class ResidualTests : TempFolderTest
         var x = Synthetic.Textures(2, 32, 1, false, 3);
         var y = Synthetic.Textures(2, 32, 2, true, 3);
         double[] sigmas = { 0.25, 0.5, 1, 2 }, normalisers = { 0.5, 0.1, 0.02, 0.004 };
-        var map = AnomalyMaps.ResidualMap(x, y, sigmas, normalisers);
+        var residual = new MultiScaleResidual();
+        var scoring = new ScoringOptions { Residual = ResidualKind.MultiScale, ResidualSigma = 0.5 };
+        residual.Sigmas(scoring, 32).Should().Equal(sigmas);
+        var map = residual.Map(x, y, scoring, normalisers);
 
         // By hand from eq. (x − x̂) ⊛ g_σ, squared, channel mean, divided by q_σ, maximum over σ.
         var expected = sigmas.Select((s, k) => AnomalyMaps.SquaredError(x, y, s) / normalisers[k]).Aggregate((a, b) => maximum(a, b));
@@ -50,7 +53,7 @@ public sealed class ResidualTests : TempFolderTest
         detector.Generator.eval();
         using var noGrad = no_grad();
         var recon = detector.Generator.call(heldImages).detach();
-        var sigmas = detector.Options.Scoring.ResidualSigmas(32);
+        var sigmas = new MultiScaleResidual().Sigmas(detector.Options.Scoring, 32);
         sigmas.Should().Equal(0.25, 0.5, 1.0, 2.0);
         var maps = AnomalyMaps.ScaleMaps(heldImages, recon, sigmas);
         for (int k = 0; k < 4; k++)
@@ -64,7 +67,7 @@ public sealed class ResidualTests : TempFolderTest
         detector.Save(path);
         using var loaded = AnomalyDetector.Load(path);
         loaded.Calibration.Should().Be(detector.Calibration, "normalisers compare element by element");
-        loaded.Summary().Should().Contain("multi-scale residual (σ 0.25, 0.5, 1, 2 px)");
+        loaded.Summary().Should().Contain("MultiScale residual at σ 0.5 px");
         var test = Synthetic.Textures(4, 32, 9, true);
         loaded.Score(test).Select(r => r.Score).Should().Equal(detector.Score(test).Select(r => r.Score));
     }
@@ -79,6 +82,7 @@ public sealed class ResidualTests : TempFolderTest
         FluentActions.Invoking(() => detector.UseCalibration(stripped)).Should().Throw<ArgumentException>().WithMessage("*4-scale residual*ResidualNormalisers*");
         var options = detector.Options;
         options.Scoring.ResidualSigma = 0;
-        DaadOptionsValidator.Collect(options).Should().Contain(e => e.StartsWith("Scoring.Residual:", StringComparison.Ordinal));
+        Scoring.ScoringRules.Collect(options).Should().Contain(e => e.StartsWith("Scoring.Residual:", StringComparison.Ordinal));
+        FluentActions.Invoking(() => DaadBuilder.Create(options).Build()).Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().WithMessage("*Scoring.Residual: MultiScale*");
     }
 }

@@ -186,8 +186,8 @@ public sealed class SelectionTests : TempFolderTest
 /// <summary>How selection chooses among scored candidates (no training).</summary>
 public sealed class SelectionChoiceTests
 {
-    private static SelectionCandidate Row(string division, double auroc, ImageScorePooling pooling = ImageScorePooling.TopMean, double? fraction = 0.03) =>
-        new(division, 0.1, ResidualKind.LowPass, pooling, auroc, null, 1, 1) { TopFraction = pooling == ImageScorePooling.TopMean ? fraction : null };
+    private static SelectionCandidate Row(string division, double auroc, ImageScorePooling? pooling = null, double? fraction = 0.03) =>
+        new(division, 0.1, ResidualKind.LowPass, pooling ?? ImageScorePooling.TopMean, auroc, null, 1, 1) { TopFraction = (pooling ?? ImageScorePooling.TopMean) == ImageScorePooling.TopMean ? fraction : null };
 
     private static DaadOptions Configured()
     {
@@ -205,7 +205,7 @@ public sealed class SelectionChoiceTests
         se.Should().BeApproximately(0.063, 0.002);
 
         var close = new[] { Row("16,16,1", 0.60), Row("8,8,1", 0.60 + (0.9 * se)), Row("16,16,1", 0.58, ImageScorePooling.Mean) };
-        var (winner, configured, gain) = ModelSelection.Choose(close, options, selection, 40, 40);
+        var (winner, configured, gain) = DivideAssemble.Selection.SelectionChoice.Choose(close, options, selection, 40, 40);
         winner.Should().BeSameAs(close[0], "the best candidate is within one standard error of the configured settings");
         configured.Should().BeSameAs(close[0]);
         gain.Should().BeApproximately(se, 1e-12);
@@ -213,17 +213,17 @@ public sealed class SelectionChoiceTests
             .Describe().Should().Contain("configured settings kept");
 
         var clear = new[] { Row("16,16,1", 0.60), Row("8,8,1", 0.60 + (1.1 * se)) };
-        ModelSelection.Choose(clear, options, selection, 40, 40).Winner.Should().BeSameAs(clear[1]);
+        DivideAssemble.Selection.SelectionChoice.Choose(clear, options, selection, 40, 40).Winner.Should().BeSameAs(clear[1]);
 
         selection.RequiredStandardErrors = 0;
-        ModelSelection.Choose(close, options, selection, 40, 40).Winner.Should().BeSameAs(close[1], "0 takes the best AUROC");
+        DivideAssemble.Selection.SelectionChoice.Choose(close, options, selection, 40, 40).Winner.Should().BeSameAs(close[1], "0 takes the best AUROC");
     }
 
     [Test]
     public void Without_the_configured_settings_among_the_candidates_the_best_wins()
     {
         var rows = new[] { Row("16,16,1", 0.60, ImageScorePooling.Mean), Row("8,8,1", 0.61, ImageScorePooling.Max) };
-        var (winner, configured, gain) = ModelSelection.Choose(rows, Configured(), new SelectionOptions(), 40, 40);
+        var (winner, configured, gain) = DivideAssemble.Selection.SelectionChoice.Choose(rows, Configured(), new SelectionOptions(), 40, 40);
         winner.Should().BeSameAs(rows[1]);
         configured.Should().BeNull();
         gain.Should().BeNull();

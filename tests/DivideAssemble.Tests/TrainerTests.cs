@@ -61,7 +61,7 @@ public sealed class TrainerTests : TempFolderTest
         using (var first = builder.Build())
         {
             using var cts = new CancellationTokenSource();
-            var progress = new SynchronousProgress(p =>
+            var progress = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (p.EndOfEpoch && p.Epoch == 4)
                 {
@@ -89,7 +89,7 @@ public sealed class TrainerTests : TempFolderTest
         var d = detector.Discriminator!.register_forward_pre_hook(_ => discriminatorCalls++);
         var g = detector.Generator.register_forward_pre_hook(_ => generatorCalls++);
         int steps = 0;
-        detector.Fit(new TensorImageSource(Synthetic.Textures(24, 32, 1, false)), new SynchronousProgress(p =>
+        detector.Fit(new TensorImageSource(Synthetic.Textures(24, 32, 1, false)), new SynchronousProgress<TrainingProgress>(p =>
         {
             if (!p.EndOfEpoch)
             {

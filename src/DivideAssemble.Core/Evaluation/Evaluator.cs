@@ -59,11 +59,7 @@ public static class Evaluator
                     AlignmentError = r.AlignmentError,
                     IsAnomalous = r.IsAnomalous,
                 };
-                if (pixels is not null)
-                {
-                    var mask = testSet.ReadMask(i) ?? throw new InvalidDataException($"Image {name} has no mask although the test set has masks.");
-                    pixels.Add(ImagePreprocessing.Resize(r.AnomalyMap, r.Size, r.Size, mask.Width, mask.Height), mask);
-                }
+                pixels?.AddImage(testSet, i, r.AnomalyMap, r.Size);
 
                 onImage?.Invoke(i, r);
             }

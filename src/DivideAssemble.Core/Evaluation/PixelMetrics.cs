@@ -56,6 +56,17 @@ public sealed class PixelMetricsAccumulator
     /// <summary>Gets the number of anomalous pixels seen.</summary>
     public long PositivePixels => anomalous.Count;
 
+    /// <summary>
+    /// Adds image <paramref name="index"/> of a labelled set: its anomaly map (<paramref name="size"/>×<paramref name="size"/>)
+    /// resized to the resolution of its ground-truth mask, as every evaluation measures pixel metrics.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The image has no mask although the set has masks, or the mask cannot be read.</exception>
+    internal void AddImage(ILabeledImageSource set, int index, float[] map, int size)
+    {
+        var mask = set.ReadMask(index) ?? throw new InvalidDataException($"Image {set.GetName(index)} has no mask although the test set has masks.");
+        Add(ImagePreprocessing.Resize(map, size, size, mask.Width, mask.Height), mask);
+    }
+
     /// <summary>Gets the number of ground-truth regions seen.</summary>
     public int Regions => regionSizes.Count;
 

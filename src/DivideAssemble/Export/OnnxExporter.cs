@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using DivideAssemble.Graph;
 using DivideAssemble.Scoring;
 using TorchSharp;
 using static TorchSharp.torch;
-using A = DivideAssemble.Export.OnnxGraph.Attribute;
+using A = DivideAssemble.Graph.OnnxGraph.Attribute;
 
 namespace DivideAssemble.Export;
 
@@ -181,8 +182,30 @@ internal sealed class OnnxExporter
         int c = net.Channels, s = net.ImageSize;
         graph.Input(ModelMetadata.InputName, OnnxGraph.Float, "N", c, s, s);
         string x = ModelMetadata.InputName;
+        Generator(x);
+        string recon = ModelMetadata.ReconstructionsOutput;
+        Score(x, recon, calibration);
 
-        // Encoder.
+        graph.Output(ModelMetadata.ScoresOutput, OnnxGraph.Float, "N");
+        graph.Output(ModelMetadata.ReconstructionErrorOutput, OnnxGraph.Float, "N");
+        if (discriminatorState is not null)
+        {
+            graph.Output(ModelMetadata.AlignmentErrorOutput, OnnxGraph.Float, "N");
+        }
+
+        if (memoryWeight > 0)
+        {
+            graph.Output(ModelMetadata.MemoryDistanceOutput, OnnxGraph.Float, "N");
+        }
+
+        graph.Output(ModelMetadata.MapsOutput, OnnxGraph.Float, "N", s, s);
+        graph.Output(ModelMetadata.ReconstructionsOutput, OnnxGraph.Float, "N", c, s, s);
+    }
+
+    /// <summary>The generator: encoder, memory-read skips, decoder, into the output <c>reconstructions</c>.</summary>
+    private void Generator(string x)
+    {
+        var net = options.Network;
         var features = new List<string>();
         string h = x;
         for (int i = 0; i < net.Depth; i++)
@@ -209,49 +232,33 @@ internal sealed class OnnxExporter
             h = graph.Node("Relu", new[] { h });
         }
 
-        h = Conv("output.conv.conv", h, c, kernel: 3, stride: 1, pad: 1, transposed: false, bias: true);
+        h = Conv("output.conv.conv", h, net.Channels, kernel: 3, stride: 1, pad: 1, transposed: false, bias: true);
         graph.NodeTo("Tanh", new[] { h }, new[] { ModelMetadata.ReconstructionsOutput });
-        string recon = ModelMetadata.ReconstructionsOutput;
+    }
 
-        // The anomaly map and R(x), as AnomalyScorer computes them.
+    /// <summary>The anomaly map, R(x), L(x), M(x) and the calibrated score, as <see cref="AnomalyScorer"/> computes them.</summary>
+    private void Score(string x, string recon, ScoreCalibration calibration)
+    {
         var scoring = options.Scoring;
+        int c = options.Network.Channels, s = options.Network.ImageSize;
+        var methods = ScoringMethods.Current;
+        var residualMethod = methods.Residual(scoring.Residual);
         string residual = graph.Node("Sub", new[] { x, recon });
-        var sigmas = scoring.ResidualSigmas(s);
-        string raw = ScaleMap(residual, sigmas[0], c, s);
-        if (sigmas.Count > 1)
-        {
-            // Multi-scale: each scale's map over its normaliser (baked in from the calibration), the largest per pixel.
-            var normalisers = calibration.ResidualNormalisers ?? throw new InvalidOperationException("A multi-scale residual needs the calibration's normalisers.");
-            var scaled = sigmas.Select((sigma, k) => graph.Node("Div", new[] { k == 0 ? raw : ScaleMap(residual, sigma, c, s), graph.Scalar($"residual_normaliser_{k}", (float)normalisers[k]) })).ToArray();
-            raw = graph.Node("Max", scaled);
-        }
-
-        string map = Smooth(raw, scoring.MapSigma(s), 0, s);
+        string raw = residualMethod.Map(graph, residual, scoring, c, s, residualMethod.NormalisesScales ? calibration.ResidualNormalisers : null);
+        string map = AnomalyMapGraph.Smooth(graph, raw, scoring.MapSigma(s), 0, s);
         graph.NodeTo("Identity", new[] { map }, new[] { ModelMetadata.MapsOutput });
-        string r = scoring.Pooling switch
-        {
-            ImageScorePooling.Mean => graph.Node("ReduceMean", new[] { raw }, A.Ints("axes", 1, 2), A.Int("keepdims", 0)),
-            ImageScorePooling.Max => graph.Node("ReduceMax", new[] { map }, A.Ints("axes", 1, 2), A.Int("keepdims", 0)),
-            _ => TopMean(map, AnomalyMaps.TopCount((long)s * s, scoring.TopFraction)),
-        };
+        string r = methods.Pooling(scoring.Pooling).Pool(graph, raw, map, s, scoring);
         graph.NodeTo("Identity", new[] { r }, new[] { ModelMetadata.ReconstructionErrorOutput });
 
         // L(x) through the discriminator's features (DAAD+), then eq. 7 in double precision.
         string score = Standardise(ModelMetadata.ReconstructionErrorOutput, calibration.ReconstructionMean, calibration.ReconstructionStd);
         if (discriminatorState is not null)
         {
-            string realFeatures = Features(x);
-            string fakeFeatures = Features(recon);
-            string diff = graph.Node("Sub", new[] { realFeatures, fakeFeatures });
-            string l = graph.Node("ReduceMean", new[] { graph.Node("Mul", new[] { diff, diff }) }, A.Ints("axes", 1), A.Int("keepdims", 0));
+            string diff = graph.Node("Sub", new[] { Features(x), Features(recon) });
+            string l = graph.Reduce("ReduceMean", graph.Node("Mul", new[] { diff, diff }), 1);
             graph.NodeTo("Identity", new[] { l }, new[] { ModelMetadata.AlignmentErrorOutput });
             string lz = Standardise(ModelMetadata.AlignmentErrorOutput, calibration.AlignmentMean, calibration.AlignmentStd);
-            double gamma = scoring.Gamma;
-            score = graph.Node("Add", new[]
-            {
-                graph.Node("Mul", new[] { score, graph.DoubleScalar("gamma", gamma) }),
-                graph.Node("Mul", new[] { lz, graph.DoubleScalar("one_minus_gamma", 1 - gamma) }),
-            });
+            score = Mix(score, scoring.Gamma, "gamma", lz, 1 - scoring.Gamma, "one_minus_gamma");
         }
 
         // M(x), the memory distance, mixed in with weight β as ScoreCalibration.Combine does.
@@ -259,29 +266,18 @@ internal sealed class OnnxExporter
         {
             graph.NodeTo("Identity", new[] { memoryDistance ?? throw new InvalidOperationException("The memory distance was not built.") }, new[] { ModelMetadata.MemoryDistanceOutput });
             string mz = Standardise(ModelMetadata.MemoryDistanceOutput, calibration.MemoryMean, calibration.MemoryStd);
-            score = graph.Node("Add", new[]
-            {
-                graph.Node("Mul", new[] { score, graph.DoubleScalar("one_minus_beta", 1 - memoryWeight) }),
-                graph.Node("Mul", new[] { mz, graph.DoubleScalar("beta", memoryWeight) }),
-            });
+            score = Mix(score, 1 - memoryWeight, "one_minus_beta", mz, memoryWeight, "beta");
         }
 
         graph.NodeTo("Cast", new[] { score }, new[] { ModelMetadata.ScoresOutput }, A.Int("to", OnnxGraph.Float));
+    }
 
-        graph.Output(ModelMetadata.ScoresOutput, OnnxGraph.Float, "N");
-        graph.Output(ModelMetadata.ReconstructionErrorOutput, OnnxGraph.Float, "N");
-        if (discriminatorState is not null)
-        {
-            graph.Output(ModelMetadata.AlignmentErrorOutput, OnnxGraph.Float, "N");
-        }
-
-        if (memoryWeight > 0)
-        {
-            graph.Output(ModelMetadata.MemoryDistanceOutput, OnnxGraph.Float, "N");
-        }
-
-        graph.Output(ModelMetadata.MapsOutput, OnnxGraph.Float, "N", s, s);
-        graph.Output(ModelMetadata.ReconstructionsOutput, OnnxGraph.Float, "N", c, s, s);
+    /// <summary><c>wa·a + wb·b</c> in double precision, as <see cref="ScoreCalibration"/> sums the terms.</summary>
+    private string Mix(string a, double wa, string aName, string b, double wb, string bName)
+    {
+        string first = graph.Node("Mul", new[] { a, graph.DoubleScalar(aName, wa) });
+        string second = graph.Node("Mul", new[] { b, graph.DoubleScalar(bName, wb) });
+        return graph.Node("Add", new[] { first, second });
     }
 
     /// <summary>(v − μ)/σ in double precision, as <see cref="ScoreCalibration.Combine(double, double?, double)"/> computes it.</summary>
@@ -306,9 +302,9 @@ internal sealed class OnnxExporter
         int n = options.Network.MemoryItems;
 
         // Divide: [N, C, H, W] → [N, Q, D] in the order of BlockDivider.
-        string blocks = Reshape(features, 0, rc, cl / rc, rh, size / rh, rw, size / rw);
+        string blocks = graph.Reshape(features, 0, rc, cl / rc, rh, size / rh, rw, size / rw);
         blocks = graph.Node("Transpose", new[] { blocks }, A.Ints("perm", 0, 1, 3, 5, 2, 4, 6));
-        blocks = Reshape(blocks, 0, q, d);
+        blocks = graph.Reshape(blocks, 0, q, d);
 
         // Address (eq. 1): softmax over cos(q, m)/T, the products scaled by the inverse norms as BlockMemory does.
         string itemsName = graph.Initializer($"memory{scale}.items", items, n, d);
@@ -349,9 +345,9 @@ internal sealed class OnnxExporter
 
         // Read (eq. 2) and assemble: [N, Q, D] → [N, C, H, W].
         string read = graph.Node("MatMul", new[] { weights, itemsName });
-        read = Reshape(read, 0, rc, rh, rw, cl / rc, size / rh, size / rw);
+        read = graph.Reshape(read, 0, rc, rh, rw, cl / rc, size / rh, size / rw);
         read = graph.Node("Transpose", new[] { read }, A.Ints("perm", 0, 1, 4, 2, 5, 3, 6));
-        return Reshape(read, 0, cl, size, size);
+        return graph.Reshape(read, 0, cl, size, size);
     }
 
     /// <summary>f_D: the discriminator's stages, flattened, projected (and L2-normalised when training normalised them).</summary>
@@ -409,40 +405,6 @@ internal sealed class OnnxExporter
             new[] { input, Weight(key + ".weight", state[key + ".weight"]), Weight(key + ".bias", state[key + ".bias"]), Weight(key + ".running_mean", state[key + ".running_mean"]), Weight(key + ".running_var", state[key + ".running_var"]) },
             A.FloatValue("epsilon", BatchNormEpsilon));
     }
-
-    /// <summary>One residual scale's map <c>[N, S, S]</c>: the channel mean of the squared low-passed residual, as AnomalyMaps.ScaleMaps.</summary>
-    private string ScaleMap(string residual, double sigma, int channels, int size)
-    {
-        string filtered = Smooth(residual, sigma, channels, size);
-        string squared = graph.Node("Mul", new[] { filtered, filtered });
-        return graph.Node("ReduceMean", new[] { squared }, A.Ints("axes", 1), A.Int("keepdims", 0));
-    }
-
-    /// <summary>Gaussian smoothing with reflect padding, separable, as AnomalyMaps.Smooth; <paramref name="channels"/> 0 means maps [N, S, S].</summary>
-    private string Smooth(string input, double sigma, int channels, int size)
-    {
-        if (sigma <= 0)
-        {
-            return input;
-        }
-
-        var (kernel, radius) = AnomalyMaps.GaussianKernel(sigma, size);
-        string planes = Reshape(input, -1, 1, size, size);
-        string padded = graph.Node("Pad", new[] { planes, graph.Int64s("pads", new long[] { 0, 0, radius, radius, 0, 0, radius, radius }, 8) }, A.String("mode", "reflect"));
-        string horizontal = graph.Node("Conv", new[] { padded, graph.Initializer("gaussian_h", kernel, 1, 1, 1, kernel.Length) });
-        string vertical = graph.Node("Conv", new[] { horizontal, graph.Initializer("gaussian_v", kernel, 1, 1, kernel.Length, 1) });
-        return channels == 0 ? Reshape(vertical, -1, size, size) : Reshape(vertical, -1, channels, size, size);
-    }
-
-    private string TopMean(string map, int k)
-    {
-        string flat = Reshape(map, 0, -1);
-        string[] top = graph.Node("TopK", new[] { flat, graph.Int64s("k", new long[] { k }, 1) }, 2, A.Int("axis", 1), A.Int("largest", 1), A.Int("sorted", 1));
-        return graph.Node("ReduceMean", new[] { top[0] }, A.Ints("axes", 1), A.Int("keepdims", 0));
-    }
-
-    private string Reshape(string input, params long[] shape) =>
-        graph.Node("Reshape", new[] { input, graph.Int64s("shape", shape, shape.Length) });
 
     private string Weight(string name, Tensor value) => graph.Initializer(name, Values(value), value.shape);
 

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace DivideAssemble.Scoring;
 
-/// <summary>Builds per-pixel anomaly maps and pools them into image scores.</summary>
+/// <summary>Builds per-pixel anomaly maps: squared residuals, low-passed at one or several scales, and their smoothing.</summary>
 internal static class AnomalyMaps
 {
     /// <summary>
@@ -21,31 +21,6 @@ internal static class AnomalyMaps
         }
 
         return ScalarMath.Square(residual).mean(new long[] { 1 });
-    }
-
-    /// <summary>
-    /// The residual map <c>[B, S, S]</c> of <see cref="ScoringOptions.Residual"/>: for one σ the channel-mean
-    /// squared low-passed residual (<see cref="SquaredError"/>); for several, each scale's map divided by
-    /// its normaliser (1 when <paramref name="normalisers"/> is null, as before calibration) and the
-    /// largest kept per pixel.
-    /// </summary>
-    public static Tensor ResidualMap(Tensor images, Tensor reconstructions, IReadOnlyList<double> sigmas, IReadOnlyList<double>? normalisers)
-    {
-        if (sigmas.Count == 1)
-        {
-            return SquaredError(images, reconstructions, sigmas[0]);
-        }
-
-        using var scope = NewDisposeScope();
-        var maps = ScaleMaps(images, reconstructions, sigmas);
-        Tensor? result = null;
-        for (int k = 0; k < maps.Length; k++)
-        {
-            var normalised = normalisers is null ? maps[k] : ScalarMath.Div(maps[k], normalisers[k]);
-            result = result is null ? normalised : maximum(result, normalised);
-        }
-
-        return result!.MoveToOuterDisposeScope();
     }
 
     /// <summary>Each scale's channel-mean squared low-passed residual <c>[B, S, S]</c>, unnormalised.</summary>
@@ -98,25 +73,5 @@ internal static class AnomalyMaps
         }
 
         return (k, radius);
-    }
-
-    /// <summary>The number of map values <see cref="ImageScorePooling.TopMean"/> averages for a map of <paramref name="pixels"/> values.</summary>
-    public static int TopCount(long pixels, double topFraction) => (int)Math.Max(1, (long)Math.Round(pixels * topFraction));
-
-    /// <summary>Pools maps <c>[B, S, S]</c> into one score per image <c>[B]</c>.</summary>
-    public static Tensor Pool(Tensor rawMaps, Tensor smoothedMaps, ImageScorePooling pooling, double topFraction)
-    {
-        switch (pooling)
-        {
-            case ImageScorePooling.Mean:
-                return rawMaps.flatten(1).mean(new long[] { 1 });
-            case ImageScorePooling.Max:
-                return smoothedMaps.flatten(1).amax(new long[] { 1 });
-            case ImageScorePooling.TopMean:
-                var flat = smoothedMaps.flatten(1);
-                return flat.topk(TopCount(flat.shape[1], topFraction), 1).values.mean(new long[] { 1 });
-            default:
-                throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown pooling.");
-        }
     }
 }

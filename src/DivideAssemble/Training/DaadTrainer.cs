@@ -27,6 +27,20 @@ internal sealed class DaadTrainer
         step = new TrainingStep(run.Options.Training, run.Generator, run.Discriminator, run.GeneratorOptimizer, run.DiscriminatorOptimizer);
     }
 
+    /// <summary>The callbacks of a detector's training run, in the order they run: validation loss, best epoch, early stopping, checkpoints (with a path), progress, calibration.</summary>
+    public static List<ITrainingCallback> Callbacks(string? checkpointPath, Func<CheckpointState, ModelHeader> header, IProgress<TrainingProgress>? progress, AnomalyScorer scorer)
+    {
+        var callbacks = new List<ITrainingCallback> { new ValidationLossCallback(), new BestEpochCallback(), new EarlyStoppingCallback() };
+        if (checkpointPath is not null)
+        {
+            callbacks.Add(new CheckpointCallback(checkpointPath, header));
+        }
+
+        callbacks.Add(new ProgressCallback(progress));
+        callbacks.Add(new CalibrationCallback(scorer));
+        return callbacks;
+    }
+
     /// <summary>Splits image indices deterministically into training and held-back validation indices.</summary>
     public static (int[] Train, int[] Validation) Split(int count, double fraction, int seed)
     {

@@ -240,22 +240,14 @@ internal sealed class CalibrationCallback : ITrainingCallback
     /// <summary>Mean addressing entropy over log N per memory scale, on one batch of <paramref name="indices"/>.</summary>
     internal static Dictionary<int, double> Entropy(TrainingRun run, int[] indices)
     {
-        var result = new Dictionary<int, double>();
         if (run.Generator.Memories.Count == 0 || indices.Length == 0)
         {
-            return result;
+            return new Dictionary<int, double>();
         }
 
         var batch = indices.Take(run.Options.Training.BatchSize).ToArray();
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         run.Generator.eval();
-        var x = run.Reader.ToTensor(run.Reader.ReadFloats(batch), run.Device);
-        foreach (var (scale, weights) in run.Generator.Address(x))
-        {
-            result[scale] = BlockMemory.AddressingEntropy(weights) / Math.Log(run.Options.Network.MemoryItems);
-        }
-
-        return result;
+        return run.Generator.AddressingEntropy(run.Reader.ToTensor(run.Reader.ReadFloats(batch), run.Device));
     }
 }

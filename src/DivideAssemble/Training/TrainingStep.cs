@@ -104,6 +104,38 @@ internal sealed class TrainingStep
         return new StepOutcome(values[0], values[1], plus ? values[2] : null, plus ? values[3] : null, plus ? values[4] : null, problem);
     }
 
+    /// <summary>
+    /// Times <paramref name="steps"/> training steps on <paramref name="batch"/> (seconds each) with fresh
+    /// optimisers; the steps change the weights, so call it on a throw-away model.
+    /// </summary>
+    public static double[] Time(TrainingOptions training, DaadGenerator generator, DcganDiscriminator? discriminator, Tensor batch, int steps, CancellationToken cancellationToken)
+    {
+        using var optG = Optimizers.ForGenerator(training, generator);
+        using var optD = Optimizers.ForDiscriminator(training, discriminator);
+        var step = new TrainingStep(training, generator, discriminator, optG, optD);
+        generator.train();
+        discriminator?.train();
+        var times = new double[steps];
+        try
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                using var scope = NewDisposeScope();
+                step.Run(batch);
+                times[i] = clock.Elapsed.TotalSeconds;
+            }
+        }
+        finally
+        {
+            generator.eval();
+            discriminator?.eval();
+        }
+
+        return times;
+    }
+
     /// <summary>A device-side flag: every gradient of the optimiser's parameters is finite (a NaN or infinity anywhere makes the sum of sums non-finite).</summary>
     private static Tensor GradientsFinite(AdamOptimizer optimizer)
     {

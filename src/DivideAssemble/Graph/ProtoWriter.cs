@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace DivideAssemble.Export;
+namespace DivideAssemble.Graph;
 
 /// <summary>
 /// A protocol-buffers message built in memory and written in the wire format (varints, fixed32 and

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace DivideAssemble.Export;
+namespace DivideAssemble.Graph;
 
 /// <summary>
 /// Builds an ONNX graph (opset 17) and its model message: nodes with unique output names, float and
@@ -66,6 +66,12 @@ internal sealed class OnnxGraph
         Add(op, nodeInputs, outs, attributes);
         return outs;
     }
+
+    /// <summary>Adds a Reshape node to <paramref name="shape"/> (0 keeps a dimension, -1 infers it).</summary>
+    public string Reshape(string input, params long[] shape) => Node("Reshape", new[] { input, Int64s("shape", shape, shape.Length) });
+
+    /// <summary>Adds a reduction over <paramref name="axes"/> without keeping them (ReduceMean, ReduceMax, ReduceMin, ReduceL2 take their axes as an attribute at opset 17).</summary>
+    public string Reduce(string op, string input, params long[] axes) => Node(op, new[] { input }, Attribute.Ints("axes", axes), Attribute.Int("keepdims", 0));
 
     /// <summary>Adds a node writing to the given output names (graph outputs).</summary>
     public void NodeTo(string op, string[] nodeInputs, string[] nodeOutputs, params Attribute[] attributes)

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using DivideAssemble.Evaluation;
+using DivideAssemble.Scoring;
+
+namespace DivideAssemble.Selection;
+
+/// <summary>
+/// Trains a network candidate and scores it every way — each residual kind × each pooling (and its
+/// selection settings) — without retraining: per residual kind the model scores the calibration images and
+/// the labelled images once, and every pooling's TorchSharp form pools the same maps.
+/// </summary>
+internal static class CandidateScorer
+{
+    /// <summary>Trains one network candidate and scores it every way; calibration uses the images training held back.</summary>
+    public static List<SelectionCandidate> TrainAndScore(
+        DaadOptions options, string division, double temperature, IImageSource train, ILabeledImageSource validation, SelectionOptions selection,
+        IProgress<TrainingProgress> progress, CancellationToken cancellationToken)
+    {
+        using var detector = new AnomalyDetector(options);
+        var clock = Stopwatch.StartNew();
+        detector.Fit(train, progress, cancellationToken);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var held = detector.HeldOutIndices(train.Count);
+        var calibrationImages = ImageSources.Subset(train, held.Count > 0 ? held : Enumerable.Range(0, train.Count).ToList());
+        return ScoreEveryWay(detector, calibrationImages, validation, selection, cancellationToken)
+            .Select(c => c with { Division = division, Temperature = temperature, TrainingSeconds = seconds })
+            .ToList();
+    }
+
+    /// <summary>Scores a trained model every way on labelled images; the detector's scoring and calibration are restored afterwards.</summary>
+    public static List<SelectionCandidate> ScoreEveryWay(AnomalyDetector detector, IImageSource calibrationImages, ILabeledImageSource images, SelectionOptions selection, CancellationToken cancellationToken)
+    {
+        var methods = ScoringMethods.Current;
+        var poolings = selection.Poolings.Distinct()
+            .Select(methods.Pooling)
+            .SelectMany(p => p.SelectionFractions(selection).Select(fraction => (Method: p, Fraction: fraction)))
+            .ToList();
+        var residuals = selection.Residuals.Distinct().Select(methods.Residual).ToList();
+        var labels = Enumerable.Range(0, images.Count).Select(images.GetLabel).ToArray();
+        var options = detector.Options;
+        var (scoringBefore, calibrationBefore) = (options.Scoring, detector.Calibration);
+        var rows = new List<SelectionCandidate>();
+        try
+        {
+            foreach (var residual in residuals)
+            {
+                var scoring = options.Scoring.Clone();
+                scoring.Residual = residual.Name;
+                scoring = residual.ForSelection(scoring);
+                detector.ChangeScoring(scoring, calibrationImages, cancellationToken);
+                var variants = poolings.Select(p => WithPooling(scoring, p.Method, p.Fraction)).ToList();
+                var normal = detector.ScorePoolings(calibrationImages, variants, null, cancellationToken);
+                var pixels = images.HasMasks ? new PixelMetricsAccumulator() : null;
+                var test = detector.ScorePoolings(images, variants, pixels is null ? null : (i, map, size) => pixels.AddImage(images, i, map, size), cancellationToken);
+                double gamma = scoring.Gamma, weight = detector.Options.EffectiveMemoryWeight();
+                for (int v = 0; v < variants.Count; v++)
+                {
+                    var statistics = ScoreCalibration.Statistics(normal.Reconstruction[v], normal.Alignment, normal.Memory, heldOut: true);
+                    var scores = test.Reconstruction[v].Select((r, i) => statistics.Combine(r, test.Alignment?[i], test.Memory?[i], gamma, weight)).ToList();
+                    rows.Add(new SelectionCandidate(options.Network.DescribeDivision(), options.Network.MemoryTemperature, residual.Name, poolings[v].Method.Name, Metrics.Auroc(scores, labels), pixels?.PixelAuroc(), 0, options.Training.Epochs)
+                    {
+                        TopFraction = poolings[v].Fraction,
+                    });
+                }
+            }
+        }
+        finally
+        {
+            detector.RestoreScoring(scoringBefore, calibrationBefore);
+        }
+
+        return rows;
+    }
+
+    private static ScoringOptions WithPooling(ScoringOptions scoring, PoolingMethod pooling, double? fraction)
+    {
+        var copy = scoring.Clone();
+        copy.Pooling = pooling.Name;
+        copy.TopFraction = fraction ?? copy.TopFraction;
+        return copy;
+    }
+}

@@ -152,21 +152,16 @@ internal sealed class Arguments
         }
     }
 
-    /// <summary>Parses <c>rh,rw,rc</c> or <c>pixel</c>.</summary>
-    public static (int Rh, int Rw, int Rc, bool Pixel) ParseDivision(string text)
+    /// <summary>Sets <paramref name="network"/>'s block division from option <paramref name="name"/>'s text (<see cref="NetworkOptions.SetDivision"/>).</summary>
+    public static void SetDivision(NetworkOptions network, string text, string name)
     {
-        if (text.Equals("pixel", StringComparison.OrdinalIgnoreCase))
+        try
         {
-            return (1, 1, 1, true);
+            network.SetDivision(text);
         }
-
-        var parts = text.Split(',');
-        if (parts.Length != 3 || !parts.All(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= 1))
+        catch (FormatException ex)
         {
-            throw new UsageException($"option --division: '{text}' is not 'rh,rw,rc' (three positive integers) or 'pixel'");
+            throw new UsageException($"option --{name}: {ex.Message.TrimEnd('.')}");
         }
-
-        var n3 = parts.Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
-        return (n3[0], n3[1], n3[2], false);
     }
 }

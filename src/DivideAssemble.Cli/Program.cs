@@ -1,3 +1,3 @@
 using DivideAssemble.Cli;
 
-return await Cli.RunAsync(args, Console.Out, Console.Error);
+return await DaadTool.RunAsync(args, Console.Out, Console.Error);

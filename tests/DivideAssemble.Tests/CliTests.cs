@@ -8,16 +8,25 @@ namespace DivideAssemble.Tests;
 public sealed class CliTests : TempFolderTest
 {
     [TestCase("8,8,1", 8, 8, 1, false)]
-    [TestCase("2,4,16", 2, 4, 16, false)]
-    [TestCase("pixel", 1, 1, 1, true)]
-    public void Division_parses_ratios_or_pixel(string text, int rh, int rw, int rc, bool pixel) =>
-        Arguments.ParseDivision(text).Should().Be((rh, rw, rc, pixel));
+    [TestCase(" 2, 4,16 ", 2, 4, 16, false)]
+    [TestCase("Pixel", 16, 16, 1, true)]
+    public void Division_parses_ratios_or_pixel(string text, int rh, int rw, int rc, bool pixel)
+    {
+        var network = new NetworkOptions { ImageSize = 128, ChannelRatio = 4 };
+        Arguments.SetDivision(network, text, "division");
+        (network.ResolvedHeightRatio, network.ResolvedWidthRatio, network.ChannelRatio, network.PerPixel).Should().Be((rh, rw, rc, pixel));
+        network.DescribeDivision().Should().Be(pixel ? "pixel" : $"{rh},{rw},{rc}");
+    }
 
     [TestCase("8,8")]
     [TestCase("8,x,1")]
     [TestCase("0,8,1")]
-    public void Bad_divisions_are_usage_errors(string text) =>
-        FluentActions.Invoking(() => Arguments.ParseDivision(text)).Should().Throw<UsageException>().WithMessage($"*'{text}'*");
+    [TestCase("+8,8,1")]
+    public void Bad_divisions_are_usage_errors_that_quote_them(string text)
+    {
+        FluentActions.Invoking(() => Arguments.SetDivision(new NetworkOptions(), text, "division")).Should().Throw<UsageException>().WithMessage($"option --division: '{text}' is not a block division*");
+        FluentActions.Invoking(() => ModelSelection.Candidate(DaadOptions.Default, text, 0.1, 1)).Should().Throw<ArgumentException>().WithMessage($"SelectionOptions.Divisions: '{text}' is not a block division*");
+    }
 
     [Test]
     public void Options_flags_and_positionals_are_parsed()
@@ -205,7 +214,7 @@ public sealed class CliTests : TempFolderTest
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        int code = await DivideAssemble.Cli.Cli.RunAsync(args, stdout, stderr);
+        int code = await DivideAssemble.Cli.DaadTool.RunAsync(args, stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -154,7 +154,7 @@ public sealed class SelectionTests : TempFolderTest
         string model = Path.Combine(dir, "selected.daad");
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        int code = await DivideAssemble.Cli.Cli.RunAsync(
+        int code = await DivideAssemble.Cli.DaadTool.RunAsync(
             new[]
             {
                 "train", "--data", category, "--format", "mvtec", "--model", "daad", "--image-size", "32", "--memory", "10", "--epochs", "2",
@@ -169,7 +169,7 @@ public sealed class SelectionTests : TempFolderTest
         File.Exists(model + ".selection.json").Should().BeFalse();
 
         using var info = new StringWriter();
-        (await DivideAssemble.Cli.Cli.RunAsync(new[] { "info", model }, info, stderr)).Should().Be(0);
+        (await DivideAssemble.Cli.DaadTool.RunAsync(new[] { "info", model }, info, stderr)).Should().Be(0);
         info.ToString().Should().Contain("selected on validation from").And.Contain("division 4,4,1");
     }
 

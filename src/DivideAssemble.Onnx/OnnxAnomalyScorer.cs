@@ -30,7 +30,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         this.session = session;
         calibration = file.Calibration;
         Path = path;
-        outputNames = file.Outputs.Select(o => o.Name).ToArray();
+        outputNames = session.OutputNames.ToArray();
         scoring = file.Options.Scoring.Clone();
         scoring.MemoryWeight = file.Options.EffectiveMemoryWeight();
     }
@@ -95,7 +95,16 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
             throw new InvalidDataException($"ONNX Runtime cannot load '{path}': {ex.Message}", ex);
         }
 
-        return new OnnxAnomalyScorer(file, session, path);
+        try
+        {
+            OnnxSignature.Check(file, session);
+            return new OnnxAnomalyScorer(file, session, path);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Returns the model's description, as <c>daad info</c> prints it for a <c>.daad</c> file.</summary>
@@ -105,25 +114,13 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
     public AnomalyResult Score(FloatImage image) => Score(new[] { image ?? throw new ArgumentNullException(nameof(image)) })[0];
 
     /// <inheritdoc />
-    public IReadOnlyList<AnomalyResult> Score(IReadOnlyList<FloatImage> images)
-    {
-        var current = calibration;
-        return Run(Batch(images), images.Count).Raw.Select(r => AnomalyResult.FromRaw(r, current, scoring)).ToList();
-    }
+    public IReadOnlyList<AnomalyResult> Score(IReadOnlyList<FloatImage> images) => Score(ModelInput.FromImages(images, Channels, ImageSize), images.Count, calibration);
 
     /// <inheritdoc />
     public IReadOnlyList<AnomalyResult> Score(IImageSource images, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(images);
         var current = calibration;
-        var reader = new ImageBatchReader(images, Channels, ImageSize);
-        var results = new List<AnomalyResult>(images.Count);
-        foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), file.Options.Training.BatchSize, cancellationToken))
-        {
-            results.AddRange(Run(batch.Data[..(batch.Indices.Count * reader.ImageLength)], batch.Indices.Count).Raw.Select(r => AnomalyResult.FromRaw(r, current, scoring)));
-        }
-
-        return results;
+        return ModelInput.ScoreAll(images, Channels, ImageSize, file.Options.Training.BatchSize, (data, count) => Score(data, count, current), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -173,7 +170,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         int c = Channels, s = ImageSize;
-        CheckFinite(batch, count, c * s * s);
+        ModelInput.ThrowIfNotFinite(ModelInput.FiniteImages(batch.AsSpan(0, count * c * s * s), count), "images");
         using var input = OrtValue.CreateTensorValueFromMemory(batch, new long[] { count, c, s, s });
         using var runOptions = new RunOptions();
         using var outputs = session.Run(runOptions, new[] { ModelMetadata.InputName }, new[] { input }, outputNames);
@@ -193,37 +190,8 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         return (raw, scores);
     }
 
-    private float[] Batch(IReadOnlyList<FloatImage> images)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        if (images.Count == 0)
-        {
-            throw new ArgumentException("There are no images to score.", nameof(images));
-        }
-
-        int length = Channels * ImageSize * ImageSize;
-        var data = new float[images.Count * length];
-        for (int i = 0; i < images.Count; i++)
-        {
-            ImagePreprocessing.ToModelInput(images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images)), Channels, ImageSize, data.AsSpan(i * length, length));
-        }
-
-        return data;
-    }
-
-    private static void CheckFinite(float[] images, int count, int length)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            foreach (float v in images.AsSpan(i * length, length))
-            {
-                if (!float.IsFinite(v))
-                {
-                    throw new ArgumentException($"Image {i} of the batch (of {count}) holds NaN or infinite values; scores would be meaningless.", nameof(images));
-                }
-            }
-        }
-    }
+    private List<AnomalyResult> Score(float[] data, int count, ScoreCalibration current) =>
+        Run(data, count).Raw.Select(r => AnomalyResult.FromRaw(r, current, scoring)).ToList();
 
     private static void AddProvider(SessionOptions options, string? device)
     {

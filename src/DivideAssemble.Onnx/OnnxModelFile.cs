@@ -4,16 +4,18 @@ using System.Security.Cryptography;
 namespace DivideAssemble.Onnx;
 
 /// <summary>
-/// An exported DivideAssemble model read and checked in managed code before ONNX Runtime sees a byte:
-/// the protobuf structure (every length bounded), IR version 8 and opset 17, the metadata the exporter
-/// writes, the content hash over the graph and its external data, and the input and outputs the options
-/// promise. Every problem is an <see cref="InvalidDataException"/> naming the file and the field.
+/// An exported DivideAssemble model read and checked in managed code before ONNX Runtime sees a byte: the
+/// top-level protobuf structure (every length bounded), IR version 8 and opset 17, the metadata the
+/// exporter writes, the external data file (a name beside the model), and the content hash over the graph
+/// and its external data — so a damaged or altered file never reaches ONNX Runtime. What ONNX Runtime
+/// checks safely itself (the graph's nodes and tensors) is left to it; the input and outputs the options
+/// promise are checked against its session's metadata (<see cref="OnnxSignature"/>). Every problem is an
+/// <see cref="InvalidDataException"/> naming the file and the field.
 /// </summary>
 internal sealed class OnnxModelFile
 {
     public const long IrVersion = 8;
     public const long Opset = 17;
-    private const int FloatType = 1;
 
     private OnnxModelFile(string name)
     {
@@ -40,10 +42,6 @@ internal sealed class OnnxModelFile
 
     /// <summary>Gets the external data file (a name in the model's folder), or <see langword="null"/>.</summary>
     public string? ExternalData { get; private set; }
-
-    public List<ValueInfo> Inputs { get; } = new();
-
-    public List<ValueInfo> Outputs { get; } = new();
 
     /// <summary>Reads and checks the model at <paramref name="path"/> (and its external data file, if any).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -146,15 +144,8 @@ internal sealed class OnnxModelFile
 
         Metadata = metadata;
         ReadMetadata(metadata);
-        ParseGraph(bytes.AsSpan(graphStart, graphLength), folder);
+        FindExternalData(bytes.AsSpan(graphStart, graphLength), folder);
         CheckContent(bytes.AsSpan(graphStart, graphLength), folder, metadata[ModelMetadata.ContentHashKey]);
-        if (Options.Training.MemoryInit == MemoryInit.Auto && Options.EffectiveMemoryWeight() > 0 && !Outputs.Any(o => o.Name == ModelMetadata.MemoryDistanceOutput))
-        {
-            // Exported before items could start from samples: they started uniform (and scores had no memory distance).
-            Options.Training.MemoryInit = MemoryInit.Uniform;
-        }
-
-        CheckSignature();
     }
 
     private void ReadMetadata(Dictionary<string, string> metadata)
@@ -202,100 +193,80 @@ internal sealed class OnnxModelFile
         DiscriminatorParameters = d;
     }
 
-    private void ParseGraph(ReadOnlySpan<byte> graph, string? folder)
+    /// <summary>Finds the external data file the graph's initializers name (at most one, a file name beside the model).</summary>
+    private void FindExternalData(ReadOnlySpan<byte> graph, string? folder)
     {
         var reader = new ProtoReader(graph, "ModelProto.graph");
-        int nodes = 0, initializers = 0;
+        int initializers = 0;
         while (!reader.AtEnd)
         {
             var (field, wire) = reader.ReadTag();
-            switch (field)
+            if (field == 5 && wire == ProtoReader.Length)
             {
-                case 1:
-                    reader.Expect(field, wire, ProtoReader.Length, "node");
-                    CheckNode(reader.ReadBytes("node"), $"ModelProto.graph.node[{nodes++}]");
-                    break;
-                case 5:
-                    reader.Expect(field, wire, ProtoReader.Length, "initializer");
-                    CheckInitializer(reader.ReadBytes("initializer"), $"ModelProto.graph.initializer[{initializers++}]", folder);
-                    break;
-                case 11:
-                    reader.Expect(field, wire, ProtoReader.Length, "input");
-                    Inputs.Add(ReadValueInfo(reader.ReadBytes("input"), $"ModelProto.graph.input[{Inputs.Count}]"));
-                    break;
-                case 12:
-                    reader.Expect(field, wire, ProtoReader.Length, "output");
-                    Outputs.Add(ReadValueInfo(reader.ReadBytes("output"), $"ModelProto.graph.output[{Outputs.Count}]"));
-                    break;
-                default:
-                    reader.Skip(field, wire);
-                    break;
+                string? location = ExternalLocation(reader.ReadBytes("initializer"), $"ModelProto.graph.initializer[{initializers++}]");
+                if (location is not null)
+                {
+                    UseExternalData(location, folder, $"ModelProto.graph.initializer[{initializers - 1}]");
+                }
             }
-        }
-
-        if (nodes == 0)
-        {
-            throw new InvalidDataException($"{Name} has an empty graph (ModelProto.graph.node).");
-        }
-    }
-
-    private void CheckSignature()
-    {
-        var net = Options.Network;
-        if (Inputs.Count != 1 || Inputs[0].Name != ModelMetadata.InputName)
-        {
-            throw new InvalidDataException($"{Name} has inputs [{string.Join(", ", Inputs.Select(i => i.Name))}] (ModelProto.graph.input); a DivideAssemble model takes one input '{ModelMetadata.InputName}'.");
-        }
-
-        Expect(Inputs[0], "ModelProto.graph.input[0]", net.Channels, net.ImageSize, net.ImageSize);
-        var expected = new List<string> { ModelMetadata.ScoresOutput, ModelMetadata.ReconstructionErrorOutput };
-        if (net.HasDiscriminator)
-        {
-            expected.Add(ModelMetadata.AlignmentErrorOutput);
-        }
-
-        if (Options.EffectiveMemoryWeight() > 0)
-        {
-            expected.Add(ModelMetadata.MemoryDistanceOutput);
-        }
-
-        expected.Add(ModelMetadata.MapsOutput);
-        expected.Add(ModelMetadata.ReconstructionsOutput);
-        if (!Outputs.Select(o => o.Name).SequenceEqual(expected))
-        {
-            throw new InvalidDataException($"{Name} has outputs [{string.Join(", ", Outputs.Select(o => o.Name))}] (ModelProto.graph.output); a {net.Variant} model exports [{string.Join(", ", expected)}].");
-        }
-
-        for (int i = 0; i < Outputs.Count; i++)
-        {
-            var o = Outputs[i];
-            string field = $"ModelProto.graph.output[{i}] ('{o.Name}')";
-            switch (o.Name)
+            else
             {
-                case ModelMetadata.MapsOutput:
-                    Expect(o, field, net.ImageSize, net.ImageSize);
-                    break;
-                case ModelMetadata.ReconstructionsOutput:
-                    Expect(o, field, net.Channels, net.ImageSize, net.ImageSize);
-                    break;
-                default:
-                    Expect(o, field);
-                    break;
+                reader.Skip(field, wire);
             }
         }
     }
 
-    /// <summary>Checks a float tensor of shape [N, <paramref name="dims"/>…] with a symbolic batch dimension.</summary>
-    private void Expect(ValueInfo value, string field, params long[] dims)
+    /// <summary>The external data location of an initializer stored outside the model, else <see langword="null"/>.</summary>
+    private static string? ExternalLocation(ReadOnlySpan<byte> bytes, string path)
     {
-        string shape = "[" + string.Join(", ", value.Dims.Select(d => d?.ToString() ?? "?")) + "]";
-        bool ok = value.ElementType == FloatType && value.Dims.Count == dims.Length + 1 && value.Dims[0] is string
-            && dims.Select((d, i) => value.Dims[i + 1] is long v && v == d).All(b => b);
-        if (!ok)
+        var reader = new ProtoReader(bytes, path);
+        string? location = null;
+        bool external = false;
+        while (!reader.AtEnd)
         {
-            string want = "[N" + string.Concat(dims.Select(d => $", {d}")) + "]";
-            throw new InvalidDataException($"{Name} declares {field} as element type {value.ElementType} {shape}; the model's options (metadata '{ModelMetadata.OptionsKey}') make it float32 {want}.");
+            var (field, wire) = reader.ReadTag();
+            if (field == 13 && wire == ProtoReader.Length)
+            {
+                var (key, value) = ReadEntry(reader.ReadBytes("external_data"), path + ".external_data");
+                location = key == "location" ? value : location;
+            }
+            else if (field == 14 && wire == ProtoReader.Varint)
+            {
+                external = reader.ReadVarint("data_location") == 1;
+            }
+            else
+            {
+                reader.Skip(field, wire);
+            }
         }
+
+        return external ? location ?? string.Empty : null;
+    }
+
+    private void UseExternalData(string location, string? folder, string path)
+    {
+        if (location.Length == 0 || location != Path.GetFileName(location) || location.StartsWith('.'))
+        {
+            throw new InvalidDataException($"{Name} is not an intact ONNX model: {path} names the external data location '{location}'; it must be a file name beside the model.");
+        }
+
+        if (folder is null)
+        {
+            throw new InvalidDataException($"{Name} keeps its weights in the external file '{location}'; load it from a path, not from bytes or a stream.");
+        }
+
+        if (ExternalData is not null && ExternalData != location)
+        {
+            throw new InvalidDataException($"{Name} is not an intact ONNX model: {path} names a second external data file '{location}' (the first is '{ExternalData}').");
+        }
+
+        string dataPath = Path.Combine(folder, location);
+        if (!File.Exists(dataPath))
+        {
+            throw new InvalidDataException($"{Name} keeps its weights in '{dataPath}', which does not exist (export writes it beside the model; copy both files).");
+        }
+
+        ExternalData = location;
     }
 
     private void CheckContent(ReadOnlySpan<byte> graph, string? folder, string expectedHash)
@@ -364,231 +335,4 @@ internal sealed class OnnxModelFile
 
         return (key, value);
     }
-
-    private static void CheckNode(ReadOnlySpan<byte> bytes, string path)
-    {
-        var reader = new ProtoReader(bytes, path);
-        bool hasOp = false;
-        while (!reader.AtEnd)
-        {
-            var (field, wire) = reader.ReadTag();
-            if (field == 4 && wire == ProtoReader.Length)
-            {
-                hasOp = reader.ReadString("op_type").Length > 0;
-            }
-            else
-            {
-                reader.Skip(field, wire);
-            }
-        }
-
-        if (!hasOp)
-        {
-            throw reader.Error("has no op_type");
-        }
-    }
-
-    private void CheckInitializer(ReadOnlySpan<byte> bytes, string path, string? folder)
-    {
-        var reader = new ProtoReader(bytes, path);
-        var dims = new List<long>();
-        int type = 0;
-        long rawLength = -1;
-        bool external = false;
-        string? location = null;
-        long offset = -1, length = -1;
-        while (!reader.AtEnd)
-        {
-            var (field, wire) = reader.ReadTag();
-            switch (field)
-            {
-                case 1 when wire == ProtoReader.Varint:
-                    dims.Add((long)reader.ReadVarint("dims"));
-                    break;
-                case 1 when wire == ProtoReader.Length:
-                    var packed = new ProtoReader(reader.ReadBytes("dims"), path + ".dims");
-                    while (!packed.AtEnd)
-                    {
-                        dims.Add((long)packed.ReadVarint("dims"));
-                    }
-
-                    break;
-                case 2 when wire == ProtoReader.Varint:
-                    type = (int)reader.ReadVarint("data_type");
-                    break;
-                case 9 when wire == ProtoReader.Length:
-                    rawLength = reader.ReadBytes("raw_data").Length;
-                    break;
-                case 13 when wire == ProtoReader.Length:
-                    var (key, value) = ReadEntry(reader.ReadBytes("external_data"), path + ".external_data");
-                    switch (key)
-                    {
-                        case "location":
-                            location = value;
-                            break;
-                        case "offset":
-                            offset = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long o) ? o : -2;
-                            break;
-                        case "length":
-                            length = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long l) ? l : -2;
-                            break;
-                    }
-
-                    break;
-                case 14 when wire == ProtoReader.Varint:
-                    external = reader.ReadVarint("data_location") == 1;
-                    break;
-                default:
-                    reader.Skip(field, wire);
-                    break;
-            }
-        }
-
-        long elements = 1;
-        foreach (long d in dims)
-        {
-            if (d < 0 || (d > 0 && elements > long.MaxValue / d))
-            {
-                throw reader.Error($"has the impossible dims [{string.Join(", ", dims)}]");
-            }
-
-            elements *= d;
-        }
-
-        long elementSize = type switch { 1 => 4, 7 => 8, 11 => 8, _ => throw reader.Error($"has data_type {type}; DivideAssemble exports float, int64 and double tensors only") };
-        if (!external)
-        {
-            if (rawLength != elements * elementSize)
-            {
-                throw reader.Error($"holds {Math.Max(rawLength, 0):N0} bytes of raw_data for {elements:N0} values of {elementSize} bytes");
-            }
-
-            return;
-        }
-
-        if (location is null || location.Length == 0 || location != Path.GetFileName(location) || location.StartsWith('.'))
-        {
-            throw reader.Error($"names the external data location '{location}'; it must be a file name beside the model");
-        }
-
-        if (folder is null)
-        {
-            throw new InvalidDataException($"{Name} keeps its weights in the external file '{location}'; load it from a path, not from bytes or a stream.");
-        }
-
-        if (ExternalData is not null && ExternalData != location)
-        {
-            throw reader.Error($"names a second external data file '{location}' (the first is '{ExternalData}')");
-        }
-
-        ExternalData = location;
-        string dataPath = Path.Combine(folder, location);
-        if (!File.Exists(dataPath))
-        {
-            throw new InvalidDataException($"{Name} keeps its weights in '{dataPath}', which does not exist (export writes it beside the model; copy both files).");
-        }
-
-        long available = new FileInfo(dataPath).Length;
-        if (offset < 0 || length != elements * elementSize || offset > available - length)
-        {
-            throw reader.Error($"points at bytes {offset:N0}..{offset + length:N0} of '{location}' ({available:N0} bytes) for {elements:N0} values");
-        }
-    }
-
-    private static ValueInfo ReadValueInfo(ReadOnlySpan<byte> bytes, string path)
-    {
-        var reader = new ProtoReader(bytes, path);
-        string name = string.Empty;
-        int type = 0;
-        var dims = new List<object?>();
-        while (!reader.AtEnd)
-        {
-            var (field, wire) = reader.ReadTag();
-            if (field == 1 && wire == ProtoReader.Length)
-            {
-                name = reader.ReadString("name");
-            }
-            else if (field == 2 && wire == ProtoReader.Length)
-            {
-                var typeReader = new ProtoReader(reader.ReadBytes("type"), path + ".type");
-                while (!typeReader.AtEnd)
-                {
-                    var (tf, tw) = typeReader.ReadTag();
-                    if (tf == 1 && tw == ProtoReader.Length)
-                    {
-                        (type, dims) = ReadTensorType(typeReader.ReadBytes("tensor_type"), path + ".type.tensor_type");
-                    }
-                    else
-                    {
-                        typeReader.Skip(tf, tw);
-                    }
-                }
-            }
-            else
-            {
-                reader.Skip(field, wire);
-            }
-        }
-
-        return new ValueInfo(name, type, dims);
-    }
-
-    private static (int Type, List<object?> Dims) ReadTensorType(ReadOnlySpan<byte> bytes, string path)
-    {
-        var reader = new ProtoReader(bytes, path);
-        int type = 0;
-        var dims = new List<object?>();
-        while (!reader.AtEnd)
-        {
-            var (field, wire) = reader.ReadTag();
-            if (field == 1 && wire == ProtoReader.Varint)
-            {
-                type = (int)reader.ReadVarint("elem_type");
-            }
-            else if (field == 2 && wire == ProtoReader.Length)
-            {
-                var shape = new ProtoReader(reader.ReadBytes("shape"), path + ".shape");
-                while (!shape.AtEnd)
-                {
-                    var (sf, sw) = shape.ReadTag();
-                    if (sf == 1 && sw == ProtoReader.Length)
-                    {
-                        var dim = new ProtoReader(shape.ReadBytes("dim"), path + ".shape.dim");
-                        object? value = null;
-                        while (!dim.AtEnd)
-                        {
-                            var (df, dw) = dim.ReadTag();
-                            if (df == 1 && dw == ProtoReader.Varint)
-                            {
-                                value = (long)dim.ReadVarint("dim_value");
-                            }
-                            else if (df == 2 && dw == ProtoReader.Length)
-                            {
-                                value = dim.ReadString("dim_param");
-                            }
-                            else
-                            {
-                                dim.Skip(df, dw);
-                            }
-                        }
-
-                        dims.Add(value);
-                    }
-                    else
-                    {
-                        shape.Skip(sf, sw);
-                    }
-                }
-            }
-            else
-            {
-                reader.Skip(field, wire);
-            }
-        }
-
-        return (type, dims);
-    }
-
-    /// <summary>A graph input or output: name, element type and dimensions (a <see cref="long"/> or a symbolic <see cref="string"/>).</summary>
-    internal sealed record ValueInfo(string Name, int ElementType, IReadOnlyList<object?> Dims);
 }

@@ -21,9 +21,16 @@ public sealed class OnnxExportTests : TempFolderTest
         detector.ExportOnnx(path);
         var file = OnnxModelFile.Read(path);
 
-        file.Inputs.Should().ContainSingle().Which.Should().BeEquivalentTo(new OnnxModelFile.ValueInfo("images", 1, new object?[] { "N", 3L, 32L, 32L }));
-        file.Outputs.Select(o => o.Name).Should().Equal("scores", "R", "L", "maps", "reconstructions");
-        file.Outputs.Single(o => o.Name == "maps").Dims.Should().Equal("N", 32L, 32L);
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(path))
+        {
+            session.InputNames.Should().Equal("images");
+            session.InputMetadata["images"].Dimensions.Should().Equal(-1, 3, 32, 32);
+            session.InputMetadata["images"].SymbolicDimensions[0].Should().Be("N");
+            session.InputMetadata["images"].ElementDataType.Should().Be(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float);
+            session.OutputNames.Should().Equal("scores", "R", "L", "maps", "reconstructions");
+            session.OutputMetadata["maps"].Dimensions.Should().Equal(-1, 32, 32);
+        }
+
         file.Options.Should().BeEquivalentTo(detector.Options);
         file.Calibration.Should().Be(detector.Calibration);
         file.GeneratorParameters.Should().Be(detector.GeneratorParameterCount);
@@ -131,9 +138,9 @@ public sealed class OnnxExportTests : TempFolderTest
 
         // Metadata that disagrees with the graph: the options say 64 px, the graph takes 32.
         Expect("size.onnx", Rewrite(bytes, model => model.Metadata["divideassemble.options"] = model.Metadata["divideassemble.options"].Replace("\"ImageSize\":32", "\"ImageSize\":64", StringComparison.Ordinal)),
-            "*size.onnx* declares ModelProto.graph.input[0] as element type 1 [N, 1, 32, 32]; the model's options (metadata 'divideassemble.options') make it float32 [N, 1, 64, 64]*");
+            "*size.onnx* declares its input 'images' as float32 [N, 1, 32, 32]; the model's options (metadata 'divideassemble.options') make it float32 [N, 1, 64, 64]*");
         Expect("channels.onnx", Rewrite(bytes, model => model.Metadata["divideassemble.options"] = model.Metadata["divideassemble.options"].Replace("\"Channels\":1", "\"Channels\":3", StringComparison.Ordinal)),
-            "*channels.onnx* declares ModelProto.graph.input[0]*[N, 3, 32, 32]*");
+            "*channels.onnx* declares its input 'images'*[N, 3, 32, 32]*");
         Expect("options.onnx", Rewrite(bytes, model => model.Metadata["divideassemble.options"] = "{\"Network\":"), "*options.onnx* (divideassemble.options) holds options that are not valid JSON*");
 
         void Expect(string name, byte[] content, string message)

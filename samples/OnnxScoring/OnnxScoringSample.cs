@@ -40,24 +40,17 @@ public static class OnnxScoringSample
             Device = Option("device", "cpu"),
             IntraOpThreads = int.Parse(Option("threads", "0"), CultureInfo.InvariantCulture),
         };
-        var scorer = ModelFiles.Load(args[0], Backends, options);
-        try
+        using var scorer = ModelFiles.Load(args[0], Backends, options);
+        output.WriteLine($"{Path.GetFileName(args[0])}: {scorer.Options.Network.Variant}, {scorer.Channels}×{scorer.ImageSize}×{scorer.ImageSize}, threshold {scorer.Calibration?.Threshold:G5}, backend {string.Join(", ", Backends.Select(b => b.Name))}");
+        int anomalous = 0, total = 0;
+        foreach (var (path, result) in scorer.ScoreFolder(args[1], recursive: true))
         {
-            output.WriteLine($"{Path.GetFileName(args[0])}: {scorer.Options.Network.Variant}, {scorer.Channels}×{scorer.ImageSize}×{scorer.ImageSize}, threshold {scorer.Calibration?.Threshold:G5}, backend {string.Join(", ", Backends.Select(b => b.Name))}");
-            int anomalous = 0, total = 0;
-            foreach (var (path, result) in scorer.ScoreFolder(args[1], recursive: true))
-            {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}\t{result.Score:F4}\t{(result.IsAnomalous ? "anomalous" : "normal")}\t{result.Regions.Count} regions"));
-                anomalous += result.IsAnomalous ? 1 : 0;
-                total++;
-            }
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}\t{result.Score:F4}\t{(result.IsAnomalous ? "anomalous" : "normal")}\t{result.Regions.Count} regions"));
+            anomalous += result.IsAnomalous ? 1 : 0;
+            total++;
+        }
 
-            output.WriteLine($"{anomalous} of {total} images anomalous");
-            return 0;
-        }
-        finally
-        {
-            (scorer as IDisposable)?.Dispose();
-        }
+        output.WriteLine($"{anomalous} of {total} images anomalous");
+        return 0;
     }
 }

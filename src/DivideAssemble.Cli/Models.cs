@@ -17,7 +17,7 @@ internal sealed class LoadedModel : IDisposable
     /// <summary>Gets the model's description, printed the same way for every backend.</summary>
     public string Summary { get; }
 
-    public void Dispose() => (Scorer as IDisposable)?.Dispose();
+    public void Dispose() => Scorer.Dispose();
 }
 
 /// <summary>Loads a model file with the backend that its content names (<c>.daad</c>: TorchSharp, <c>.onnx</c>: ONNX Runtime).</summary>

@@ -52,7 +52,7 @@ public sealed record AnomalyResult
     /// <param name="calibration">The calibration, or <see langword="null"/> (the score is then the raw R and nothing is flagged).</param>
     /// <param name="scoring">The scoring options (γ and a manual threshold, if any).</param>
     /// <exception cref="ArgumentException">The map or reconstruction does not match the size and channels.</exception>
-    public static AnomalyResult FromRaw(RawScore raw, ScoreCalibration? calibration, ScoringOptions scoring)
+    internal static AnomalyResult FromRaw(RawScore raw, ScoreCalibration? calibration, ScoringOptions scoring)
     {
         ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(scoring);
@@ -97,7 +97,7 @@ public sealed record AnomalyResult
 /// <param name="Reconstruction">The reconstruction, channel-major, values in [-1, 1].</param>
 /// <param name="Size">The side of the map and reconstruction.</param>
 /// <param name="Channels">The channels of the reconstruction.</param>
-public sealed record RawScore(double ReconstructionError, double? AlignmentError, float[] AnomalyMap, float[] Reconstruction, int Size, int Channels)
+internal sealed record RawScore(double ReconstructionError, double? AlignmentError, float[] AnomalyMap, float[] Reconstruction, int Size, int Channels)
 {
     /// <summary>Gets M(x), the memory distance, when the score uses it (<see cref="AnomalyResult.MemoryDistance"/>); else <see langword="null"/>.</summary>
     public double? MemoryDistance { get; init; }

@@ -8,7 +8,7 @@ namespace DivideAssemble;
 /// disk) leaves the previous file untouched and removes the temporary file; a process killed
 /// mid-write leaves at most a <c>*.tmp-*</c> file beside the target, never a damaged target.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes what <paramref name="write"/> writes to <paramref name="path"/> atomically, creating the folder if needed.</summary>
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>

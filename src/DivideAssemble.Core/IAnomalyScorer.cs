@@ -6,7 +6,7 @@ namespace DivideAssemble;
 /// application code written against it runs unchanged on either. Images of any size and channel count
 /// are converted to the model's through <see cref="ImagePreprocessing"/>.
 /// </summary>
-public interface IAnomalyScorer
+public interface IAnomalyScorer : IDisposable
 {
     /// <summary>Gets a copy of the options the model was trained with (and scores with).</summary>
     DaadOptions Options { get; }

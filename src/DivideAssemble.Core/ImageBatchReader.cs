@@ -6,7 +6,7 @@ namespace DivideAssemble;
 /// Reads an <see cref="IImageSource"/> in batches of model-ready floats: images are decoded in
 /// parallel, and the next batch is decoded on the thread pool while the caller works on the current one.
 /// </summary>
-public sealed class ImageBatchReader
+internal sealed class ImageBatchReader
 {
     private readonly IImageSource source;
 
@@ -102,7 +102,7 @@ public sealed class ImageBatchReader
 /// <param name="Data">Channel-major floats of every image, one after the other (a reused buffer).</param>
 /// <param name="Channels">The channels of each image.</param>
 /// <param name="Size">The side of each image.</param>
-public readonly record struct ImageBatch(IReadOnlyList<int> Indices, float[] Data, int Channels, int Size)
+internal readonly record struct ImageBatch(IReadOnlyList<int> Indices, float[] Data, int Channels, int Size)
 {
     /// <summary>Copies the batch into one <see cref="FloatImage"/> per image.</summary>
     public IReadOnlyList<FloatImage> ToImages()

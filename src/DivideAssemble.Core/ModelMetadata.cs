@@ -65,7 +65,7 @@ public static class ModelMetadata
     public const string ReconstructionsOutput = "reconstructions";
 
     /// <summary>Gets the JSON settings of options and calibrations in model files: property names as declared, enums as strings.</summary>
-    public static JsonSerializerOptions Json { get; } = new()
+    internal static JsonSerializerOptions Json { get; } = new()
     {
         WriteIndented = false,
         Converters = { new JsonStringEnumConverter() },
@@ -73,11 +73,11 @@ public static class ModelMetadata
     };
 
     /// <summary>Serialises options as model files store them.</summary>
-    public static string OptionsToJson(DaadOptions options) => JsonSerializer.Serialize(options, Json);
+    internal static string OptionsToJson(DaadOptions options) => JsonSerializer.Serialize(options, Json);
 
     /// <summary>Reads options as model files store them and validates them.</summary>
     /// <exception cref="InvalidDataException">The text is not valid options JSON, or the options are invalid; the message says which and names <paramref name="source"/>.</exception>
-    public static DaadOptions OptionsFromJson(string json, string source)
+    internal static DaadOptions OptionsFromJson(string json, string source)
     {
         DaadOptions? options;
         try
@@ -104,11 +104,11 @@ public static class ModelMetadata
     }
 
     /// <summary>Serialises a calibration as model files store it.</summary>
-    public static string CalibrationToJson(ScoreCalibration calibration) => JsonSerializer.Serialize(calibration, Json);
+    internal static string CalibrationToJson(ScoreCalibration calibration) => JsonSerializer.Serialize(calibration, Json);
 
     /// <summary>Reads a calibration as model files store it.</summary>
     /// <exception cref="InvalidDataException">The text is not a calibration, or one of its statistics is not finite (a deviation not positive); names <paramref name="source"/>.</exception>
-    public static ScoreCalibration CalibrationFromJson(string json, string source)
+    internal static ScoreCalibration CalibrationFromJson(string json, string source)
     {
         ScoreCalibration? calibration;
         try

@@ -80,6 +80,11 @@ public sealed class AnomalyScorer : IAnomalyScorer
     /// <inheritdoc />
     public DaadOptions Options => options.Clone();
 
+    /// <summary>Does nothing: the scorer does not own the modules it scores with (their owner disposes them).</summary>
+    public void Dispose()
+    {
+    }
+
     /// <inheritdoc />
     public int ImageSize => options.Network.ImageSize;
 

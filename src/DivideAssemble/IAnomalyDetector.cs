@@ -6,7 +6,7 @@ namespace DivideAssemble;
 /// A trainable anomaly detector (the TorchSharp backend): everything an <see cref="IAnomalyScorer"/>
 /// offers, plus training, tensor scoring and saving.
 /// </summary>
-public interface IAnomalyDetector : IAnomalyScorer, IDisposable
+public interface IAnomalyDetector : IAnomalyScorer
 {
     /// <summary>Gets a value indicating whether the weights have been trained (by <see cref="Fit"/> or in the loaded file).</summary>
     bool IsTrained { get; }

@@ -17,7 +17,7 @@ namespace DivideAssemble.Evaluation;
 /// PRO–FPR curve is integrated by the trapezoidal rule up to FPR = 0.3 (interpolated there) and
 /// divided by 0.3.</para>
 /// </remarks>
-public sealed class PixelMetricsAccumulator
+internal sealed class PixelMetricsAccumulator
 {
     private readonly long[] negative;
     private readonly long[] positive;

@@ -28,7 +28,7 @@ public static class ModelFiles
 
     /// <summary>Reads the first <see cref="HeadLength"/> bytes of <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    public static byte[] ReadHead(string path)
+    internal static byte[] ReadHead(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path))
@@ -70,10 +70,10 @@ public static class ModelFiles
         Choose(path, backends).Load(path, options ?? new AnomalyScorerOptions { ModelPath = path });
 
     /// <summary>Whether <paramref name="head"/> starts like a DivideAssemble model file (<c>DAADMDL\n</c>).</summary>
-    public static bool IsDaadModel(ReadOnlySpan<byte> head) => head.StartsWith("DAADMDL\n"u8);
+    internal static bool IsDaadModel(ReadOnlySpan<byte> head) => head.StartsWith("DAADMDL\n"u8);
 
     /// <summary>Whether <paramref name="head"/> starts like an ONNX model (a protobuf <c>ModelProto</c> opening with its <c>ir_version</c> field).</summary>
-    public static bool IsOnnxModel(ReadOnlySpan<byte> head) => head.Length >= 2 && head[0] == 0x08 && head[1] is > 0 and < 0x80;
+    internal static bool IsOnnxModel(ReadOnlySpan<byte> head) => head.Length >= 2 && head[0] == 0x08 && head[1] is > 0 and < 0x80;
 
     private static string Describe(ReadOnlySpan<byte> head) =>
         head.Length == 0 ? "empty"

@@ -61,7 +61,6 @@ internal sealed class DaadTrainer
     public TrainingSummary Run(CancellationToken cancellationToken)
     {
         var t = run.Options.Training;
-        bool cancelled = false;
         run.Logger.LogInformation(
             "Training {Variant} on {Train} images ({Validation} held back) for epochs {From}..{To}, {Steps} steps per epoch, device {Device}.",
             run.Options.Network.Variant, run.TrainIndices.Length, run.ValidationIndices.Length, run.State.EpochsCompleted + 1, t.Epochs, run.StepsPerEpoch, run.Device);
@@ -72,60 +71,13 @@ internal sealed class DaadTrainer
 
         try
         {
-            for (int epoch = run.State.EpochsCompleted + 1; epoch <= t.Epochs && !cancelled && !run.StopRequested; epoch++)
+            for (int epoch = run.State.EpochsCompleted + 1; epoch <= t.Epochs && !run.StopRequested; epoch++)
             {
-                run.Epoch = epoch;
-                run.Generator.train();
-                run.Discriminator?.train();
-                var rng = new Random(EpochSeed(run.Options.Seed, epoch));
-                var order = run.TrainIndices.ToArray();
-                rng.Shuffle(order);
-                double sumLoss = 0, sumRec = 0, sumD = 0;
-                int steps = 0;
-                foreach (var batch in run.Reader.Batches(order, t.BatchSize, CancellationToken.None))
-                {
-                    if (cancellationToken.IsCancellationRequested)
-                    {
-                        cancelled = true;
-                        break;
-                    }
-
-                    steps++;
-                    run.Step = steps;
-                    StepOutcome outcome;
-                    using (var scope = NewDisposeScope())
-                    {
-                        var x = Augment(run.Reader.ToTensor(batch.Data, run.Device), batch.Indices.Count, rng);
-                        outcome = step.Run(x);
-                    }
-
-                    if (outcome.Problem is not null)
-                    {
-                        throw new TrainingDivergedException($"Training stopped at epoch {epoch}, step {steps}: {outcome.Problem}. The weights were not updated with it; lower the learning rate or check the input data.")
-                        {
-                            Epoch = epoch,
-                            Step = steps,
-                        };
-                    }
-
-                    sumLoss += outcome.Total;
-                    sumRec += outcome.Reconstruction;
-                    sumD += outcome.Discriminator ?? 0;
-                    run.ImagesSeen += batch.Indices.Count;
-                    run.StepsDone++;
-                    foreach (var c in callbacks)
-                    {
-                        c.OnStep(run, outcome);
-                    }
-                }
-
-                if (cancelled || steps == 0)
+                if (!RunEpoch(epoch, cancellationToken))
                 {
                     break;
                 }
 
-                run.State.History.Add(new EpochLosses(epoch, sumLoss / steps, sumRec / steps, null, run.Discriminator is null ? null : sumD / steps));
-                run.State.EpochsCompleted = epoch;
                 foreach (var c in callbacks)
                 {
                     c.OnEpochEnd(run);
@@ -154,6 +106,63 @@ internal sealed class DaadTrainer
             run.TrainIndices.Length,
             run.ValidationIndices.Length,
             run.AddressingEntropy);
+    }
+
+    /// <summary>One epoch of shuffled, augmented steps; records its losses and returns true, or false when it was cancelled (or had no step).</summary>
+    /// <exception cref="TrainingDivergedException">A loss or gradient became non-finite.</exception>
+    private bool RunEpoch(int epoch, CancellationToken cancellationToken)
+    {
+        run.Epoch = epoch;
+        run.Generator.train();
+        run.Discriminator?.train();
+        var rng = new Random(EpochSeed(run.Options.Seed, epoch));
+        var order = run.TrainIndices.ToArray();
+        rng.Shuffle(order);
+        double sumLoss = 0, sumRec = 0, sumD = 0;
+        int steps = 0;
+        foreach (var batch in run.Reader.Batches(order, run.Options.Training.BatchSize, CancellationToken.None))
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            run.Step = ++steps;
+            StepOutcome outcome;
+            using (var scope = NewDisposeScope())
+            {
+                var x = Augment(run.Reader.ToTensor(batch.Data, run.Device), batch.Indices.Count, rng);
+                outcome = step.Run(x);
+            }
+
+            if (outcome.Problem is not null)
+            {
+                throw new TrainingDivergedException($"Training stopped at epoch {epoch}, step {steps}: {outcome.Problem}. The weights were not updated with it; lower the learning rate or check the input data.")
+                {
+                    Epoch = epoch,
+                    Step = steps,
+                };
+            }
+
+            sumLoss += outcome.Total;
+            sumRec += outcome.Reconstruction;
+            sumD += outcome.Discriminator ?? 0;
+            run.ImagesSeen += batch.Indices.Count;
+            run.StepsDone++;
+            foreach (var c in callbacks)
+            {
+                c.OnStep(run, outcome);
+            }
+        }
+
+        if (steps == 0)
+        {
+            return false;
+        }
+
+        run.State.History.Add(new EpochLosses(epoch, sumLoss / steps, sumRec / steps, null, run.Discriminator is null ? null : sumD / steps));
+        run.State.EpochsCompleted = epoch;
+        return true;
     }
 
     /// <summary>

@@ -116,6 +116,7 @@ public sealed class CliTests : TempFolderTest
         stdout.Should().Contain("DaadPlus generator").And.Contain("calibration:");
     }
 
+    [Category("Slow")]
     [Test]
     public async Task Export_then_score_eval_and_info_read_the_onnx_model_like_the_daad_model()
     {

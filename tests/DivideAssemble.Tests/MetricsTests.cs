@@ -45,6 +45,7 @@ public sealed class MetricsTests
         acc.Aupro()!.Value.Should().BeApproximately(c.GetProperty("aupro").GetDouble(), 1e-3);
     }
 
+    [Category("Slow")]
     [Test]
     public void Streaming_pixel_auroc_is_within_1e_4_of_the_exact_value_on_a_million_pixels()
     {

@@ -55,10 +55,8 @@ public sealed class OnnxExportTests : TempFolderTest
             .ToArray();
         var sequential = batches.Select(b => onnx.Score(b).Select(r => (r.Score, (double)r.AnomalyMap.Sum())).ToArray()).ToArray();
         var parallel = new (double, double)[8][];
-        using var start = new Barrier(8);
-        var threads = Enumerable.Range(0, 8).Select(i => new Thread(() =>
+        Concurrently.Run(8, i =>
         {
-            start.SignalAndWait();
             for (int repeat = 0; repeat < 3; repeat++)
             {
                 parallel[i] = onnx.Score(batches[i]).Select(r => (r.Score, (double)r.AnomalyMap.Sum())).ToArray();
@@ -67,9 +65,7 @@ public sealed class OnnxExportTests : TempFolderTest
                     onnx.UseCalibration(onnx.Calibration!); // swapping the calibration mid-flight is safe
                 }
             }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        });
         for (int i = 0; i < 8; i++)
         {
             parallel[i].Should().Equal(sequential[i], $"batch {i}");

@@ -10,6 +10,7 @@ namespace DivideAssemble.Tests;
 /// <summary>Keeps the README honest: its first C# block compiles against the core library alone.</summary>
 public sealed partial class ReadmeExampleTests
 {
+    [Category("Slow")]
     [Test]
     public void The_first_csharp_block_of_the_readme_compiles_against_the_core_library()
     {

@@ -209,7 +209,6 @@ public sealed class ReliabilityTests : TempFolderTest
 
         // Count generator forwards in flight: scoring holds only a shared lock, so they overlap.
         int inFlight = 0, mostAtOnce = 0;
-        using var start = new Barrier(8);
         var enter = detector.Generator.register_forward_pre_hook(_ =>
         {
             int now = Interlocked.Increment(ref inFlight);
@@ -218,17 +217,14 @@ public sealed class ReliabilityTests : TempFolderTest
         });
         var leave = detector.Generator.register_forward_hook(_ => Interlocked.Decrement(ref inFlight));
         var parallel = new (double, double)[8][];
-        var threads = Enumerable.Range(0, 8).Select(i => new Thread(() =>
+        Concurrently.Run(8, i =>
         {
             using var threadScope = NewDisposeScope();
-            start.SignalAndWait();
             for (int repeat = 0; repeat < 3; repeat++)
             {
                 parallel[i] = detector.Score(batches[i]).Select(r => (r.Score, (double)r.AnomalyMap.Sum())).ToArray();
             }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        });
         enter.remove();
         leave.remove();
 

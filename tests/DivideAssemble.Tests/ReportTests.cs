@@ -47,10 +47,27 @@ public sealed class ReportTests : TempFolderTest
         var data = Datasets.Mvtec(dir, "tiny");
         using var detector = DetectorTests.Builder(ModelVariant.Daad, epochs: 1).Build();
         detector.Fit(data.Train);
-        var report = Evaluator.Evaluate(detector, data.Test, data.Description);
-        report.PixelAuroc.Should().NotBeNull();
-        report.Aupro.Should().NotBeNull();
+        var results = new AnomalyResult[data.Test.Count];
+        var report = Evaluator.Evaluate(detector, data.Test, data.Description, (i, r) => results[i] = r);
+        report.NormalImages.Should().Be(3);
+        report.AnomalousImages.Should().Be(4);
         report.Images.Should().OnlyContain(i => i.Path != null && i.Path.EndsWith(".png", StringComparison.Ordinal));
+        report.Images.Select(i => i.Score).Should().Equal(results.Select(r => r.Score));
+        report.ImageAuroc.Should().Be(Metrics.Auroc(results.Select(r => r.Score).ToList(), report.Images.Select(i => i.Label).ToList()));
+
+        // Pixel AUROC: the exact value over every test pixel (maps and masks are both 32×32 here), to the accumulator's 1e-4.
+        var pixelScores = new List<double>();
+        var pixelLabels = new List<int>();
+        for (int i = 0; i < results.Length; i++)
+        {
+            var mask = data.Test.ReadMask(i)!;
+            pixelScores.AddRange(results[i].AnomalyMap.Select(v => (double)v));
+            pixelLabels.AddRange(mask.Pixels.Select(p => p ? 1 : 0));
+        }
+
+        report.PixelAuroc.Should().BeApproximately(Metrics.Auroc(pixelScores, pixelLabels), 1e-4);
+        report.Aupro.Should().BeInRange(0, 1);
+        report.Images.Where(i => i.Label == 1).Select(i => i.Score).Average().Should().BeGreaterThan(report.Images.Where(i => i.Label == 0).Select(i => i.Score).Average(), "the white squares are found after one epoch");
 
         string pictures = Path.Combine(dir, "pictures");
         var charts = ReportPictures.WriteCharts(report, pictures);
@@ -59,10 +76,12 @@ public sealed class ReportTests : TempFolderTest
         var result = detector.Score(data.Test.GetName(0));
         string panel = Path.Combine(pictures, "panel.png");
         ReportPictures.WritePanel(panel, input, result, data.Test.ReadMask(0), 0, "test");
+        charts.Select(Path.GetFileName).Should().OnlyHaveUniqueItems().And.HaveCountGreaterThanOrEqualTo(2);
         foreach (string file in charts.Append(panel))
         {
             var decoded = ImageDecoder.Decode(file);
             decoded.Width.Should().BeGreaterThan(200, file);
+            decoded.Rgba.Distinct().Count().Should().BeGreaterThan(2, $"{file} is drawn, not blank");
         }
     }
 

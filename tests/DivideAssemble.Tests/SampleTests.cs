@@ -29,7 +29,7 @@ public sealed class SampleTests
     [Test]
     public void The_reproduction_plan_is_valid_before_hours_of_training_start()
     {
-        var runs = DivideAssemble.Samples.Reproduce.Plan.All();
+        var runs = DivideAssemble.Reproduce.Plan.All();
         runs.Select(r => r.File).Should().OnlyHaveUniqueItems();
         foreach (var run in runs.Where(r => r.Options is not null))
         {
@@ -38,8 +38,8 @@ public sealed class SampleTests
 
         runs.Where(r => r.Data.Validation).Should().OnlyContain(r => r.Group.EndsWith("-selection", StringComparison.Ordinal), "only selection runs read validation splits");
         runs.Where(r => r.Group.EndsWith("-selection", StringComparison.Ordinal)).Should().OnlyContain(r => r.Data.Validation, "settings are never chosen on a test split");
-        runs.Should().Contain(r => r.Group == "mnist-selection" && r.Name == "daad-" + DivideAssemble.Samples.Reproduce.Plan.MnistDivision.Replace(',', '-'));
-        runs.Should().Contain(r => r.Group == "grass-selection" && r.Name == "daad-" + DivideAssemble.Samples.Reproduce.Plan.GrassDivision.Replace(',', '-'));
+        runs.Should().Contain(r => r.Group == "mnist-selection" && r.Name == "daad-" + DivideAssemble.Reproduce.Plan.MnistDivision.Replace(',', '-'));
+        runs.Should().Contain(r => r.Group == "grass-selection" && r.Name == "daad-" + DivideAssemble.Reproduce.Plan.GrassDivision.Replace(',', '-'));
         runs.Count(r => r.Group == "mnist" && r.Options is not null).Should().Be(50);
         runs.Count(r => r.Group == "grass" && r.Options is not null).Should().Be(15);
     }
@@ -50,11 +50,11 @@ public sealed class SampleTests
         string dir = Directory.CreateTempSubdirectory("daad-repro-").FullName;
         try
         {
-            var store = new DivideAssemble.Samples.Reproduce.ResultStore(dir);
-            var run = DivideAssemble.Samples.Reproduce.Plan.All().First(r => r.Group == "mnist" && r.Name == "class0-daad");
-            store.Save(run, new DivideAssemble.Samples.Reproduce.RunResult
+            var store = new DivideAssemble.Reproduce.ResultStore(dir);
+            var run = DivideAssemble.Reproduce.Plan.All().First(r => r.Group == "mnist" && r.Name == "class0-daad");
+            store.Save(run, new DivideAssemble.Reproduce.RunResult
             {
-                Group = run.Group, Name = run.Name, Key = DivideAssemble.Samples.Reproduce.ResultStore.Key(run), Dataset = "d", Variant = "Daad", Division = "1,1,1",
+                Group = run.Group, Name = run.Name, Key = DivideAssemble.Reproduce.ResultStore.Key(run), Dataset = "d", Variant = "Daad", Division = "1,1,1",
                 ImageAuroc = 0.987, F1Max = 0.9, AveragePrecision = 0.9, Labels = new[] { 0, 1 }, Scores = new[] { 0.1, 0.2 }, Machine = "test", Settings = run.Options,
             });
             store.Find(run).Should().NotBeNull();
@@ -62,7 +62,7 @@ public sealed class SampleTests
             changed.Options!.Network.MemoryItems = 7;
             store.Find(changed).Should().BeNull("a run whose settings changed is trained again");
 
-            string tables = DivideAssemble.Samples.Reproduce.Tables.Write(store, dir);
+            string tables = DivideAssemble.Reproduce.Tables.Write(store, dir);
             string text = File.ReadAllText(tables);
             text.Should().Contain("| 0 | — | — | — | — | **0.987** | — |").And.Contain("## Grass block division");
         }

@@ -5,7 +5,7 @@ using System.Text.Json;
 using DivideAssemble.Imaging;
 using DivideAssemble.Evaluation;
 
-namespace DivideAssemble.Samples.Reproduce;
+namespace DivideAssemble.Reproduce;
 
 /// <summary>What one run measured; the JSON file committed under docs/results.</summary>
 internal sealed record RunResult

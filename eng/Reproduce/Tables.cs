@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace DivideAssemble.Samples.Reproduce;
+namespace DivideAssemble.Reproduce;
 
 /// <summary>Builds tables.md and the sweep plots from the run files alone (no training).</summary>
 internal static class Tables
@@ -16,7 +16,7 @@ internal static class Tables
         var sb = new StringBuilder();
         sb.AppendLine("# Result tables (generated)");
         sb.AppendLine();
-        sb.AppendLine("Written by `dotnet run --project samples/Reproduce -c Release` from the JSON files next to this one; do not edit by hand.");
+        sb.AppendLine("Written by `dotnet run --project eng/Reproduce -c Release` from the JSON files next to this one; do not edit by hand.");
         sb.AppendLine("A dash means the run has not finished yet. `floor` scores each test image by its mean squared distance to the mean training image.");
         sb.AppendLine();
 

@@ -1,13 +1,13 @@
 // Regenerates every table of docs/results.md: one-class MNIST and grass, five variants, the grass
 // sweeps, and the validation runs the settings were chosen from.
-//   dotnet run --project samples/Reproduce -c Release -- [--data ../shared/data] [--out docs/results]
+//   dotnet run --project eng/Reproduce -c Release -- [--data ../shared/data] [--out docs/results]
 //                                                        [--only group,group] [--tables-only] [--list]
 // Each finished run is written to <out>/<group>/<name>.json; a run whose file exists with the same
 // settings is skipped, so the command resumes where it stopped. --tables-only rebuilds
 // <out>/tables.md and the plots from those files without training.
 using System.Diagnostics;
 using System.Globalization;
-using DivideAssemble.Samples.Reproduce;
+using DivideAssemble.Reproduce;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 string dataRoot = Path.Combine("..", "shared", "data");

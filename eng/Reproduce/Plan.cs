@@ -1,6 +1,6 @@
 using DivideAssemble;
 
-namespace DivideAssemble.Samples.Reproduce;
+namespace DivideAssemble.Reproduce;
 
 /// <summary>Where a run's images come from.</summary>
 /// <param name="Kind"><c>mnist</c>, <c>grass</c> or <c>grass-subtle</c>.</param>

@@ -14,12 +14,12 @@ public readonly struct ImageScorePooling : IEquatable<ImageScorePooling>, IScori
     private readonly string? name;
 
     /// <summary>Initializes a new instance of the <see cref="ImageScorePooling"/> struct.</summary>
-    /// <param name="name">The pooling's name (compared without regard to case).</param>
+    /// <param name="name">The pooling's name (compared without regard to case; a built-in name takes its own spelling).</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty.</exception>
     public ImageScorePooling(string name)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        this.name = name;
+        this.name = Spelling(name, "Mean", "Max", "TopMean");
     }
 
     /// <summary>Gets the mean of the raw map over all pixels (the paper's R(x), a mean squared error).</summary>
@@ -63,6 +63,10 @@ public readonly struct ImageScorePooling : IEquatable<ImageScorePooling>, IScori
 
     /// <inheritdoc />
     public override string ToString() => Name;
+
+    /// <summary>The built-in spelling of <paramref name="name"/> when it is one of <paramref name="builtIn"/> (in any case), else the name as given.</summary>
+    internal static string Spelling(string name, params string[] builtIn) =>
+        builtIn.FirstOrDefault(b => string.Equals(b, name, StringComparison.OrdinalIgnoreCase)) ?? name;
 }
 
 /// <summary>
@@ -75,12 +79,12 @@ public readonly struct ResidualKind : IEquatable<ResidualKind>, IScoringMethodNa
     private readonly string? name;
 
     /// <summary>Initializes a new instance of the <see cref="ResidualKind"/> struct.</summary>
-    /// <param name="name">The residual's name (compared without regard to case).</param>
+    /// <param name="name">The residual's name (compared without regard to case; a built-in name takes its own spelling).</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty.</exception>
     public ResidualKind(string name)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        this.name = name;
+        this.name = ImageScorePooling.Spelling(name, "LowPass", "MultiScale");
     }
 
     /// <summary>Gets the squared residual low-passed at one scale, <see cref="ScoringOptions.ResidualSigma"/> (σ = 0: the paper's raw squared error).</summary>

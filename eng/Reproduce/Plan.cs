@@ -186,15 +186,10 @@ internal static class Plan
             "daad+" => ModelVariant.DaadPlus,
             _ => throw new ArgumentException($"unknown variant '{variant}'", nameof(variant)),
         };
-        if (division == "pixel")
+        o.Network.SetDivision(division);
+        if (o.Network.PerPixel)
         {
-            o.Network.PerPixel = true;
             (o.Network.HeightRatio, o.Network.WidthRatio) = (8, 8); // unused by pixel blocks; the default of the day, so stored results match
-        }
-        else
-        {
-            var r = division.Split(',').Select(int.Parse).ToArray();
-            (o.Network.HeightRatio, o.Network.WidthRatio, o.Network.ChannelRatio) = (r[0], r[1], r[2]);
         }
 
         o.Seed = seed;

@@ -94,6 +94,8 @@ internal static class Pipeline
     {
         private readonly AnomalyDetector detector;
         private readonly AdamOptimizer optimizer;
+        private readonly AdamOptimizers optimizers;
+        private readonly Random anomalies = new(1);
         private readonly DivideAssemble.Training.TrainingStep step;
         private readonly Tensor images;
         private readonly string? onnxFolder;
@@ -111,9 +113,10 @@ internal static class Pipeline
                 detector.Fit(new TensorImageSource(images)); // an export needs a trained, calibrated model
             }
 
-            var options = detector.Options.Training;
-            optimizer = new AdamOptimizer(detector.Generator.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
-            step = new DivideAssemble.Training.TrainingStep(options, detector.Generator, null, optimizer, null);
+            var options = detector.Options;
+            optimizers = DivideAssemble.Training.Optimizers.For(options.Training, new DivideAssemble.Modules.ModelNetworks(detector.Generator, detector.Discriminator, detector.Head));
+            optimizer = optimizers.Generator;
+            step = new DivideAssemble.Training.TrainingStep(options, detector.Generator, detector.Discriminator, detector.Head, optimizers.Generator, optimizers.Discriminator, optimizers.Head);
             if (withOnnx)
             {
                 onnxFolder = Directory.CreateTempSubdirectory("daad-bench-").FullName;
@@ -135,8 +138,12 @@ internal static class Pipeline
         {
             using var scope = NewDisposeScope();
             detector.Generator.train();
-            step.Run(images);
+            detector.Discriminator?.train();
+            detector.Head?.train();
+            step.Run(images, anomalies);
             detector.Generator.eval();
+            detector.Discriminator?.eval();
+            detector.Head?.eval();
         }
 
         public void Score() => detector.Score(Batch);
@@ -150,7 +157,7 @@ internal static class Pipeline
         public void Dispose()
         {
             onnx?.Dispose();
-            optimizer.Dispose();
+            optimizers.Dispose();
             images.Dispose();
             detector.Dispose();
             if (onnxFolder is not null)

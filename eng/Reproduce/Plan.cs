@@ -112,13 +112,13 @@ internal static class Plan
             var data = new DataSpec(kind, digit, Validation: false);
             string id = data.Id;
             runs.Add(new("defaults", $"{id}-floor", data, null));
-            runs.Add(new("defaults", $"{id}-ae", data, Protocol(kind, "ae")));
-            runs.Add(new("defaults", $"{id}-daad", data, Protocol(kind, "daad")));
-            var paper = Protocol(kind, "daad");
+            runs.Add(new("defaults", $"{id}-ae", data, Reconstruction(Protocol(kind, "ae"))));
+            runs.Add(new("defaults", $"{id}-daad", data, Reconstruction(Protocol(kind, "daad"))));
+            var paper = Reconstruction(Protocol(kind, "daad"));
             (paper.Network.HeightRatio, paper.Network.WidthRatio, paper.Network.ChannelRatio) = (8, 8, 1);
             paper.Scoring.Pooling = ImageScorePooling.Mean;
             runs.Add(new("defaults", $"{id}-daad-paper-division-and-pooling", data, paper));
-            runs.Add(new("defaults", $"{id}-daad-selected", data, Protocol(kind, "daad"), Mode: "select"));
+            runs.Add(new("defaults", $"{id}-daad-selected", data, Reconstruction(Protocol(kind, "daad")), Mode: "select"));
         }
 
         // Do validation AUROCs rank settings as test AUROCs do? One model per division, trained on the validation
@@ -200,6 +200,14 @@ internal static class Plan
 
         // ... and their memories started uniform (items from samples, and the memory distance, came later).
         o.Training.MemoryInit = MemoryInit.Uniform;
+        return Reconstruction(o);
+    }
+
+    /// <summary>Pins options to reconstruction only (no discriminative head, no restoration training): the groups that ran before those existed.</summary>
+    public static DaadOptions Reconstruction(DaadOptions o)
+    {
+        o.Network.HeadWidth = 0;
+        o.Training.Restoration = false;
         return o;
     }
 }

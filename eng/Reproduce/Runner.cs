@@ -76,6 +76,14 @@ internal sealed class ResultStore
     {
         ("training", "memoryInit", "\"auto\""),
         ("scoring", "memoryWeight", "null"),
+        ("network", "headWidth", "0"),
+        ("network", "headDepth", "3"),
+        ("training", "restoration", "false"),
+        ("training", "cleanFraction", "0.5"),
+        ("training", "minAnomalyOpacity", "0.2"),
+        ("training", "maxAnomalyOpacity", "1"),
+        ("training", "headLearningRate", "0.001"),
+        ("scoring", "headWeight", "null"),
     };
 
     public static string Key(RunSpec run)
@@ -109,6 +117,13 @@ internal sealed class ResultStore
             result.Settings.Training.MemoryInit = MemoryInit.Uniform;
         }
 
+        if (result.Settings is not null && !text.Contains("\"headWidth\"", StringComparison.Ordinal))
+        {
+            // Stored before the discriminative head and restoration training: the model had neither.
+            result.Settings.Network.HeadWidth = 0;
+            result.Settings.Training.Restoration = false;
+        }
+
         if (run.Options is null || result.Settings is null)
         {
             return run.Options is null && result.Settings is null && result.Key == Key(run) ? result : null;
@@ -137,12 +152,15 @@ internal sealed class ResultStore
         return node.ToJsonString(EvaluationReport.JsonOptions);
     }
 
-    /// <summary>The settings as they act: memory initialisation and weight resolved, so Auto and the value it stands for compare equal.</summary>
+    /// <summary>The settings as they act: memory initialisation and weight, head and restoration resolved, so a size-derived default and the value it stands for compare equal.</summary>
     private static string Settings(DaadOptions options)
     {
         var effective = options.Clone();
         effective.Training.MemoryInit = options.EffectiveMemoryInit();
         effective.Scoring.MemoryWeight = options.EffectiveMemoryWeight();
+        effective.Network.HeadWidth = options.Network.ResolvedHeadWidth;
+        effective.Training.Restoration = options.EffectiveRestoration();
+        effective.Scoring.HeadWeight = options.EffectiveHeadWeight();
         return JsonSerializer.Serialize(effective, EvaluationReport.JsonOptions);
     }
 

@@ -31,6 +31,7 @@ internal static class ProgressView
         + (p.AdversarialLoss is { } adv ? $" L_adv {adv:G3}" : string.Empty)
         + (p.AlignmentLoss is { } ali ? $" L_ali {ali:G3}" : string.Empty)
         + (p.DiscriminatorLoss is { } d ? $" L_D {d:G3}" : string.Empty)
+        + (p.HeadLoss is { } h ? $" L_head {h:G3}" : string.Empty)
         + (p.ValidationLoss is { } v ? $" val {v:G4}" : string.Empty)
         + FormattableString.Invariant($" {p.ImagesPerSecond:F1} img/s ETA {p.EstimatedRemaining:hh\\:mm\\:ss}");
 

@@ -26,6 +26,13 @@ internal static class SharedArguments
         ["cifar"] = "cifar",
     };
 
+    private static readonly IReadOnlyDictionary<string, bool?> Switches = new Dictionary<string, bool?>(StringComparer.Ordinal)
+    {
+        ["auto"] = null,
+        ["on"] = true,
+        ["off"] = false,
+    };
+
     private static readonly IReadOnlyDictionary<string, MemoryInit> MemoryInits = new Dictionary<string, MemoryInit>(StringComparer.Ordinal)
     {
         ["auto"] = MemoryInit.Auto,
@@ -88,6 +95,10 @@ internal static class SharedArguments
         o.Training.MemoryInit = a.Choice("memory-init", MemoryInits, o.Training.MemoryInit);
         o.Scoring.MemoryWeight = a.Double("memory-weight") ?? o.Scoring.MemoryWeight;
         o.Network.BaseWidth = a.Int("width") ?? o.Network.BaseWidth;
+        o.Network.HeadWidth = a.Int("head-width") ?? o.Network.HeadWidth;
+        o.Training.Restoration = a.Choice("restoration", Switches, o.Training.Restoration);
+        o.Training.HeadLearningRate = a.Double("head-lr") ?? o.Training.HeadLearningRate;
+        o.Scoring.HeadWeight = a.Double("head-weight") ?? o.Scoring.HeadWeight;
         o.Network.Depth = a.Int("depth") ?? o.Network.Depth;
         o.Training.Epochs = a.Int("epochs") ?? o.Training.Epochs;
         o.Training.BatchSize = a.Int("batch") ?? o.Training.BatchSize;

@@ -19,6 +19,12 @@ public sealed record AnomalyResult
     /// </summary>
     public double? MemoryDistance { get; init; }
 
+    /// <summary>
+    /// Gets the raw head score H(x): the discriminative head's anomaly map pooled as R is (<see langword="null"/>
+    /// when the model has no head or the score does not use it, see <see cref="ScoringOptions.HeadWeight"/>).
+    /// </summary>
+    public double? HeadScore { get; init; }
+
     /// <summary>Gets the image threshold the decision used (<see cref="double.NaN"/> when the model is not calibrated).</summary>
     public required double Threshold { get; init; }
 
@@ -31,7 +37,7 @@ public sealed record AnomalyResult
     /// <summary>Gets the number of channels of <see cref="Reconstruction"/>.</summary>
     public required int Channels { get; init; }
 
-    /// <summary>Gets the per-pixel anomaly map, row-major (channel-mean squared error, smoothed if configured).</summary>
+    /// <summary>Gets the per-pixel anomaly map, row-major: the discriminative head's anomaly probability when the score uses the head, else the channel-mean squared residual; smoothed if configured.</summary>
     public required float[] AnomalyMap { get; init; }
 
     /// <summary>Gets the reconstruction, channel-major, values in [-1, 1].</summary>
@@ -62,7 +68,9 @@ public sealed record AnomalyResult
             throw new ArgumentException($"A {raw.Channels}×{size}×{size} result needs a map of {size * size} values and a reconstruction of {raw.Channels * size * size}; got {raw.AnomalyMap.Length} and {raw.Reconstruction.Length}.", nameof(raw));
         }
 
-        double score = calibration?.Combine(raw.ReconstructionError, raw.AlignmentError, raw.MemoryDistance, scoring.Gamma, scoring.MemoryWeight ?? ScoringOptions.DefaultMemoryWeight) ?? raw.ReconstructionError;
+        double headWeight = scoring.HeadWeight ?? (raw.HeadScore is null ? 0 : 1);
+        double score = calibration?.Combine(raw.ReconstructionError, raw.AlignmentError, raw.MemoryDistance, raw.HeadScore, scoring.Gamma, scoring.MemoryWeight ?? ScoringOptions.DefaultMemoryWeight, headWeight)
+            ?? (raw.HeadScore is { } h && headWeight > 0 ? h : raw.ReconstructionError);
         double threshold = scoring.Threshold ?? calibration?.Threshold ?? double.NaN;
         double pixelThreshold = calibration?.PixelThreshold ?? double.PositiveInfinity;
         var map = raw.AnomalyMap;
@@ -78,6 +86,7 @@ public sealed record AnomalyResult
             ReconstructionError = raw.ReconstructionError,
             AlignmentError = raw.AlignmentError,
             MemoryDistance = raw.MemoryDistance,
+            HeadScore = raw.HeadScore,
             Threshold = threshold,
             IsAnomalous = !double.IsNaN(threshold) && score > threshold,
             Size = size,
@@ -101,6 +110,9 @@ internal sealed record RawScore(double ReconstructionError, double? AlignmentErr
 {
     /// <summary>Gets M(x), the memory distance, when the score uses it (<see cref="AnomalyResult.MemoryDistance"/>); else <see langword="null"/>.</summary>
     public double? MemoryDistance { get; init; }
+
+    /// <summary>Gets H(x), the head score, when the score uses it (<see cref="AnomalyResult.HeadScore"/>); else <see langword="null"/>.</summary>
+    public double? HeadScore { get; init; }
 }
 
 /// <summary>A connected region of a defect mask (8-connectivity).</summary>

@@ -91,6 +91,15 @@ public sealed class DaadOptions
         !Network.HasMemory ? 0
         : Scoring.MemoryWeight ?? (Network.MemoryHoldsWholeMaps() && EffectiveMemoryInit() == MemoryInit.Samples ? ScoringOptions.DefaultMemoryWeight : 0);
 
+    /// <summary>Returns whether the generator trains to restore images with synthetic anomalies: <see cref="TrainingOptions.Restoration"/>, or by default when the network has a discriminative head.</summary>
+    public bool EffectiveRestoration() => Training.Restoration ?? Network.HasHead;
+
+    /// <summary>Returns whether training synthesises anomalies at all (for restoration or for the head).</summary>
+    public bool SynthesisesAnomalies() => EffectiveRestoration() || Network.HasHead;
+
+    /// <summary>Returns the weight w of the head's score: 0 without a head; <see cref="ScoringOptions.HeadWeight"/> when set; else 1.</summary>
+    public double EffectiveHeadWeight() => !Network.HasHead ? 0 : Scoring.HeadWeight ?? 1;
+
     /// <summary>Returns a deep copy.</summary>
     public DaadOptions Clone() => new()
     {

@@ -46,6 +46,11 @@ public sealed partial class DaadOptionsValidator : IValidateOptions<DaadOptions>
         else
         {
             Annotations(options.Training, "Training.", errors);
+            if (options.Training.MinAnomalyOpacity > options.Training.MaxAnomalyOpacity)
+            {
+                errors.Add($"Training.MinAnomalyOpacity: {options.Training.MinAnomalyOpacity} is above MaxAnomalyOpacity {options.Training.MaxAnomalyOpacity}.");
+            }
+
             if (!Enum.IsDefined(options.Training.MemoryInit))
             {
                 errors.Add($"Training.MemoryInit: {(int)options.Training.MemoryInit} is not a defined memory initialisation.");
@@ -69,6 +74,11 @@ public sealed partial class DaadOptionsValidator : IValidateOptions<DaadOptions>
             if (options.Scoring.Residual.Name.Length == 0)
             {
                 errors.Add("Scoring.Residual: must name a residual kind (for example LowPass).");
+            }
+
+            if (options.Scoring.HeadWeight > 0 && options.Network is { } network && !network.HasHead)
+            {
+                errors.Add($"Scoring.HeadWeight: {options.Scoring.HeadWeight} weighs a discriminative head, and this model has none (Network.HeadWidth is 0; a model file written before heads has none either).");
             }
         }
 
@@ -106,6 +116,11 @@ public sealed partial class DaadOptionsValidator : IValidateOptions<DaadOptions>
         else if (errors.Count == 0)
         {
             NetworkPlanner.Plan(network, errors);
+        }
+
+        if (network.ResolvedHeadWidth > 0 && network.ImageSize % (1 << Math.Clamp(network.HeadDepth, 0, 30)) != 0)
+        {
+            errors.Add($"HeadDepth: the discriminative head halves the image {network.HeadDepth} times, so ImageSize must be divisible by {1 << Math.Clamp(network.HeadDepth, 0, 30)}; got {network.ImageSize}.");
         }
 
         if (network.HasDiscriminator)

@@ -34,7 +34,7 @@ public static class ModelMetadata
     /// <summary>Key of the preprocessing contract as JSON (<see cref="PreprocessingContract"/>).</summary>
     public const string PreprocessingKey = "divideassemble.preprocessing";
 
-    /// <summary>Key of the learnable parameter counts of the trained networks (<c>generator,discriminator</c>).</summary>
+    /// <summary>Key of the learnable parameter counts of the trained networks (<c>generator,discriminator</c>, and <c>,head</c> with a discriminative head).</summary>
     public const string ParametersKey = "divideassemble.parameters";
 
     /// <summary>Key of the <see cref="SelectionReport"/> as JSON, present when the model came from model selection.</summary>
@@ -58,7 +58,10 @@ public static class ModelMetadata
     /// <summary>The raw memory distance M(x), <c>[N]</c> (only when the score uses it, see ScoringOptions.MemoryWeight).</summary>
     public const string MemoryDistanceOutput = "M";
 
-    /// <summary>The anomaly maps, <c>[N, S, S]</c>.</summary>
+    /// <summary>The raw head score H(x), <c>[N]</c> (only when the score uses the discriminative head, see ScoringOptions.HeadWeight).</summary>
+    public const string HeadScoreOutput = "H";
+
+    /// <summary>The anomaly maps, <c>[N, S, S]</c> (the discriminative head's probability when the score uses the head).</summary>
     public const string MapsOutput = "maps";
 
     /// <summary>The reconstructions, <c>[N, C, S, S]</c>, in [-1, 1].</summary>

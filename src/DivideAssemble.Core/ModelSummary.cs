@@ -35,6 +35,16 @@ public static class ModelSummary
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"  discriminator: {discriminatorParameters:N0} parameters, f_D of {n.FeatureDimension}"));
         }
 
+        if (n.HasHead)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  discriminative head: width {n.ResolvedHeadWidth}, depth {n.HeadDepth}; its anomaly probability is the anomaly map at score weight {options.EffectiveHeadWeight():G3}"));
+        }
+
+        if (options.SynthesisesAnomalies())
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  trained on synthetic anomalies ({(options.EffectiveRestoration() ? "restoration: the generator returns the clean image" : "the generator reconstructs what it reads")}), opacity {options.Training.MinAnomalyOpacity:G3}–{options.Training.MaxAnomalyOpacity:G3}, {options.Training.CleanFraction:P0} of each batch clean"));
+        }
+
         var sc = options.Scoring;
         string residual = string.Create(CultureInfo.InvariantCulture, $"{sc.Residual} residual at σ {sc.ResidualFilterSigma(n.ImageSize):G3} px");
         string pooling = sc.Pooling == ImageScorePooling.TopMean

@@ -179,6 +179,32 @@ public sealed class NetworkOptions
     [Range(1, 100_000)]
     public int FeatureDimension { get; set; } = 100;
 
+    /// <summary>
+    /// Gets or sets the stem width w of the <c>DiscriminativeHead</c>, a small UNet that reads an image and its
+    /// reconstruction and returns a per-pixel anomaly probability, trained on synthetic anomalies; 0 builds no
+    /// head, <see langword="null"/> chooses from the image size and channels (<see cref="DefaultHeadWidth"/>).
+    /// </summary>
+    /// <value>The default value is <see langword="null"/> (docs/defaults.md says what it gives and why).</value>
+    [Range(0, 1024)]
+    public int? HeadWidth { get; set; }
+
+    /// <summary>Gets or sets the number of down (and up) stages of the discriminative head; the image size must be divisible by 2^HeadDepth.</summary>
+    /// <value>The default value is 3.</value>
+    [Range(1, 8)]
+    public int HeadDepth { get; set; } = 3;
+
+    /// <summary>Gets <see cref="HeadWidth"/>, or the size- and channel-derived default when it is not set.</summary>
+    [JsonIgnore]
+    public int ResolvedHeadWidth => HeadWidth ?? DefaultHeadWidth();
+
+    /// <summary>Gets a value indicating whether the network has a discriminative head.</summary>
+    [JsonIgnore]
+    public bool HasHead => ResolvedHeadWidth > 0;
+
+    /// <summary>The head width used when none is set: chosen on validation splits per image size and channel count (docs/defaults.md).</summary>
+    /// <returns>The width, 0 for no head.</returns>
+    public int DefaultHeadWidth() => 0;
+
     /// <summary>Gets a value indicating whether the variant has skip connections.</summary>
     [JsonIgnore]
     public bool HasSkips => Variant != ModelVariant.Autoencoder;

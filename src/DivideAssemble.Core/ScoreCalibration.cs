@@ -37,6 +37,12 @@ public sealed record ScoreCalibration(
     /// <summary>Gets the standard deviation of M(x) (population, floored at 1e-12; 1 when the score does not use it).</summary>
     public double MemoryStd { get; init; } = 1;
 
+    /// <summary>Gets the mean of the head score H(x) over the calibration images (0 when the score does not use it).</summary>
+    public double HeadMean { get; init; }
+
+    /// <summary>Gets the standard deviation of H(x) (population, floored at 1e-12; 1 when the score does not use it).</summary>
+    public double HeadStd { get; init; } = 1;
+
     /// <summary>Compares every statistic, the residual normalisers element by element.</summary>
     /// <param name="other">The calibration to compare with.</param>
     /// <returns>Whether the two calibrations hold the same values.</returns>
@@ -47,6 +53,7 @@ public sealed record ScoreCalibration(
         && Threshold.Equals(other.Threshold) && PixelThreshold.Equals(other.PixelThreshold)
         && ImageCount == other.ImageCount && FromHeldOutImages == other.FromHeldOutImages
         && MemoryMean.Equals(other.MemoryMean) && MemoryStd.Equals(other.MemoryStd)
+        && HeadMean.Equals(other.HeadMean) && HeadStd.Equals(other.HeadStd)
         && (ResidualNormalisers is null ? other.ResidualNormalisers is null : other.ResidualNormalisers is not null && ResidualNormalisers.SequenceEqual(other.ResidualNormalisers));
 
     /// <inheritdoc />
@@ -113,6 +120,22 @@ public sealed record ScoreCalibration(
     }
 
     /// <summary>
+    /// The image score with the discriminative head: <c>A = (1 − w)·A_rec + w·H̃</c> with <c>H̃ = (H − μ_H)/σ_H</c>,
+    /// where <c>A_rec</c> is the score of <see cref="Combine(double, double?, double?, double, double)"/>;
+    /// without a head score (or with w = 0) that score.
+    /// </summary>
+    public double Combine(double reconstructionError, double? alignmentError, double? memoryDistance, double? headScore, double gamma, double memoryWeight, double headWeight)
+    {
+        if (headScore is not { } h || headWeight == 0)
+        {
+            return Combine(reconstructionError, alignmentError, memoryDistance, gamma, memoryWeight);
+        }
+
+        double z = (h - HeadMean) / HeadStd;
+        return headWeight == 1 ? z : ((1 - headWeight) * Combine(reconstructionError, alignmentError, memoryDistance, gamma, memoryWeight)) + (headWeight * z);
+    }
+
+    /// <summary>
     /// Measures a calibration from results of normal images (their raw R, L and maps; the results'
     /// own calibrated scores are ignored): z-score statistics of R, L and the memory distance M, the image threshold at
     /// <see cref="ScoringOptions.TargetFalsePositiveRate"/> and the pixel threshold at
@@ -143,9 +166,16 @@ public sealed record ScoreCalibration(
             throw new ArgumentException("Some results have a memory distance and some do not; calibrate results of one model and scoring.", nameof(normalResults));
         }
 
+        bool head = normalResults[0].HeadScore is not null;
+        if (normalResults.Any(r => (r.HeadScore is not null) != head))
+        {
+            throw new ArgumentException("Some results have a head score and some do not; calibrate results of one model and scoring.", nameof(normalResults));
+        }
+
         var rs = normalResults.Select(r => r.ReconstructionError).ToList();
         var ms = memory ? normalResults.Select(r => r.MemoryDistance!.Value).ToList() : null;
         var ls = alignment ? normalResults.Select(r => r.AlignmentError!.Value).ToList() : null;
+        var hs = head ? normalResults.Select(r => r.HeadScore!.Value).ToList() : null;
         var pixels = new List<double>();
         foreach (var result in normalResults)
         {
@@ -157,9 +187,10 @@ public sealed record ScoreCalibration(
             }
         }
 
-        var calibration = Statistics(rs, ls, ms, heldOut);
+        var calibration = Statistics(rs, ls, ms, hs, heldOut);
         double weight = scoring.MemoryWeight ?? ScoringOptions.DefaultMemoryWeight;
-        var combined = rs.Select((r, i) => calibration.Combine(r, ls?[i], ms?[i], scoring.Gamma, weight)).ToList();
+        double headWeight = scoring.HeadWeight ?? (head ? 1 : 0);
+        var combined = rs.Select((r, i) => calibration.Combine(r, ls?[i], ms?[i], hs?[i], scoring.Gamma, weight, headWeight)).ToList();
         return calibration with
         {
             Threshold = Quantile(combined, 1 - scoring.TargetFalsePositiveRate),
@@ -168,16 +199,17 @@ public sealed record ScoreCalibration(
     }
 
     /// <summary>
-    /// The z-score statistics of raw R, L and M over normal images (population deviations floored at
-    /// 1e-12; L and M at 0 and 1 when absent), without thresholds: what <see cref="Measure"/> starts from,
+    /// The z-score statistics of raw R, L, M and H over normal images (population deviations floored at
+    /// 1e-12; L, M and H at 0 and 1 when absent), without thresholds: what <see cref="Measure"/> starts from,
     /// and what model selection measures for every pooling it tries.
     /// </summary>
-    internal static ScoreCalibration Statistics(IReadOnlyList<double> reconstruction, IReadOnlyList<double>? alignment, IReadOnlyList<double>? memory, bool heldOut)
+    internal static ScoreCalibration Statistics(IReadOnlyList<double> reconstruction, IReadOnlyList<double>? alignment, IReadOnlyList<double>? memory, IReadOnlyList<double>? head, bool heldOut)
     {
         var (rMean, rStd) = MeanStd(reconstruction);
         var (lMean, lStd) = alignment is null ? (0.0, 1.0) : MeanStd(alignment);
         var (mMean, mStd) = memory is null ? (0.0, 1.0) : MeanStd(memory);
-        return new ScoreCalibration(rMean, rStd, lMean, lStd, double.NaN, double.NaN, reconstruction.Count, heldOut) { MemoryMean = mMean, MemoryStd = mStd };
+        var (hMean, hStd) = head is null ? (0.0, 1.0) : MeanStd(head);
+        return new ScoreCalibration(rMean, rStd, lMean, lStd, double.NaN, double.NaN, reconstruction.Count, heldOut) { MemoryMean = mMean, MemoryStd = mStd, HeadMean = hMean, HeadStd = hStd };
     }
 
     /// <summary>The q-quantile (linear interpolation, as numpy's default) of <paramref name="values"/>.</summary>

@@ -68,6 +68,16 @@ public sealed class ScoringOptions
     [Range(0.0, 1.0)]
     public double? MemoryWeight { get; set; }
 
+    /// <summary>
+    /// Gets or sets w, the weight of the discriminative head's image score H(x) (its anomaly map pooled as R is,
+    /// z-scored on normal images): <c>A = (1 − w)·A_rec + w·H̃</c>, where <c>A_rec</c> is the score without the head
+    /// (reconstruction, alignment and memory distance). With w &gt; 0 the head's map is the anomaly map.
+    /// <see langword="null"/> resolves with <see cref="DaadOptions.EffectiveHeadWeight"/>.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: 1 when the model has a head, else 0 (docs/defaults.md says why).</value>
+    [Range(0.0, 1.0)]
+    public double? HeadWeight { get; set; }
+
     /// <summary>The memory weight β that <see cref="MemoryWeight"/> = <see langword="null"/> gives a whole-map memory whose items started from training images.</summary>
     public const double DefaultMemoryWeight = 0.75;
 

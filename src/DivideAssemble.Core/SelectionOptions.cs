@@ -51,6 +51,13 @@ public sealed class SelectionOptions
     /// <value>The default value is mean, top-mean and max.</value>
     public IList<ImageScorePooling> Poolings { get; set; } = new List<ImageScorePooling> { ImageScorePooling.Mean, ImageScorePooling.TopMean, ImageScorePooling.Max };
 
+    /// <summary>
+    /// Gets or sets the head weights (<see cref="ScoringOptions.HeadWeight"/>) tried on a model with a
+    /// discriminative head: 0 scores by reconstruction, 1 by the head alone.
+    /// </summary>
+    /// <value>The default value is 0 and 1.</value>
+    public IList<double> HeadWeights { get; set; } = new List<double> { 0, 1 };
+
     /// <summary>Gets or sets the fractions tried with <see cref="ImageScorePooling.TopMean"/> (each is one candidate).</summary>
     /// <value>The default value is 0.01, 0.03 and 0.1.</value>
     public IList<double> TopFractions { get; set; } = new List<double> { 0.01, 0.03, 0.1 };
@@ -75,6 +82,7 @@ public sealed class SelectionOptions
         Residuals = Residuals.ToList(),
         Poolings = Poolings.ToList(),
         TopFractions = TopFractions.ToList(),
+        HeadWeights = HeadWeights.ToList(),
         RequiredStandardErrors = RequiredStandardErrors,
     };
 }
@@ -100,6 +108,19 @@ public sealed record SelectionCandidate(
 {
     /// <summary>Gets the fraction of <see cref="ImageScorePooling.TopMean"/> pooling (<see langword="null"/> for the other poolings).</summary>
     public double? TopFraction { get; init; }
+
+    /// <summary>Gets the head weight of the row (0: scored by reconstruction, 1: by the discriminative head); <see langword="null"/> for a model without a head.</summary>
+    public double? HeadWeight { get; init; }
+
+    /// <summary>Describes what scores the row: <c>head</c>, <c>reconstruction</c>, or for a mix the head's weight; empty without a head.</summary>
+    /// <returns>The text.</returns>
+    public string DescribeScore() => HeadWeight switch
+    {
+        null => string.Empty,
+        0 => "reconstruction",
+        1 => "head",
+        double w => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"head {w:G3}"),
+    };
 
     /// <summary>Describes the pooling, with its fraction for top-mean.</summary>
     /// <returns>For example <c>TopMean 0.03</c>.</returns>
@@ -132,7 +153,8 @@ public sealed record SelectionReport(
     public string Describe()
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        string line = string.Create(inv, $"selected on validation from {Candidates.Count} candidates in {SelectionSeconds:F0} s: division {Winner.Division}, T {Winner.Temperature:G3}, {Winner.Residual} residual, {Winner.DescribePooling()} pooling (validation image AUROC {Winner.ImageAuroc:F3}{(Winner.PixelAuroc is { } p ? string.Create(inv, $", pixel {p:F3}") : string.Empty)})");
+        string score = Winner.HeadWeight is null ? string.Empty : ", scored by " + Winner.DescribeScore();
+        string line = string.Create(inv, $"selected on validation from {Candidates.Count} candidates in {SelectionSeconds:F0} s: division {Winner.Division}, T {Winner.Temperature:G3}, {Winner.Residual} residual, {Winner.DescribePooling()} pooling{score} (validation image AUROC {Winner.ImageAuroc:F3}{(Winner.PixelAuroc is { } p ? string.Create(inv, $", pixel {p:F3}") : string.Empty)})");
         double best = Candidates.Max(c => c.ImageAuroc);
         return Configured is not null && Winner == Configured && best > Winner.ImageAuroc
             ? line + string.Create(inv, $"; the configured settings kept: the best candidate's {best:F3} is within the required gain of {RequiredGain:F3}")
@@ -144,14 +166,16 @@ public sealed record SelectionReport(
     public string ToMarkdown()
     {
         var sb = new System.Text.StringBuilder();
-        sb.AppendLine("| division | T | residual | pooling | val image AUROC | val pixel AUROC | epochs | train s |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        bool head = Candidates.Any(c => c.HeadWeight is not null);
+        sb.AppendLine(head ? "| division | T | residual | pooling | score | val image AUROC | val pixel AUROC | epochs | train s |" : "| division | T | residual | pooling | val image AUROC | val pixel AUROC | epochs | train s |");
+        sb.AppendLine(head ? "|---|---|---|---|---|---|---|---|---|" : "|---|---|---|---|---|---|---|---|");
         foreach (var c in Candidates.OrderByDescending(c => c.ImageAuroc).ThenByDescending(c => c.PixelAuroc ?? 0))
         {
             string mark = c == Winner ? " **(chosen)**" : string.Empty;
+            string score = head ? $" {c.DescribeScore()} |" : string.Empty;
             sb.AppendLine(string.Create(
                 System.Globalization.CultureInfo.InvariantCulture,
-                $"| {c.Division}{mark} | {c.Temperature:G3} | {c.Residual} | {c.DescribePooling()} | {c.ImageAuroc:F3} | {(c.PixelAuroc is { } p ? p.ToString("F3", System.Globalization.CultureInfo.InvariantCulture) : "—")} | {c.Epochs} | {c.TrainingSeconds:F0} |"));
+                $"| {c.Division}{mark} | {c.Temperature:G3} | {c.Residual} | {c.DescribePooling()} |{score} {c.ImageAuroc:F3} | {(c.PixelAuroc is { } p ? p.ToString("F3", System.Globalization.CultureInfo.InvariantCulture) : "—")} | {c.Epochs} | {c.TrainingSeconds:F0} |"));
         }
 
         if (SkippedForBudget.Count > 0)

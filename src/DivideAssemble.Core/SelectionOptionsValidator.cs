@@ -48,6 +48,11 @@ public sealed class SelectionOptionsValidator : IValidateOptions<SelectionOption
             errors.Add("SelectionOptions.Poolings: give at least one pooling.");
         }
 
+        if (selection.HeadWeights is null || selection.HeadWeights.Count == 0 || selection.HeadWeights.Any(w => w is < 0 or > 1 || double.IsNaN(w)))
+        {
+            errors.Add("SelectionOptions.HeadWeights: give at least one weight in [0, 1].");
+        }
+
         if (selection.TopFractions is null || selection.TopFractions.Count == 0 || selection.TopFractions.Any(f => f is <= 0 or > 1 || double.IsNaN(f)))
         {
             errors.Add("SelectionOptions.TopFractions: give at least one fraction in (0, 1].");

@@ -2,7 +2,7 @@ namespace DivideAssemble;
 
 /// <summary>
 /// A labelled validation set made from normal images only: every normal image appears once as it is
-/// (label 0) and once with one synthetic defect painted in (label 1, with its exact mask). The defects
+/// (label 0) and once or more with one synthetic defect painted in (label 1, with its exact mask). The defects
 /// are chosen to resemble the ones inspection finds, each kind at <b>faint</b> as well as <b>strong</b>
 /// contrast (they alternate): an irregular blob (a mask from smooth fractal noise, as Perlin noise gives)
 /// filled with foreign texture; a cut-and-paste patch of another normal image; a thin curved scratch;
@@ -24,25 +24,34 @@ public sealed class SyntheticDefects : ILabeledImageSource
     /// <param name="normals">Normal images not used for training.</param>
     /// <param name="seed">Seed of the defect generator.</param>
     /// <param name="maskSize">Side of the ground-truth masks.</param>
-    /// <exception cref="ArgumentException"><paramref name="normals"/> holds fewer than two images.</exception>
-    public SyntheticDefects(IImageSource normals, int seed = 0, int maskSize = 256)
+    /// <param name="kinds">The kinds painted, in turn (each faint and strong in turn as well); <see langword="null"/> for all four.</param>
+    /// <param name="defectsPerImage">How many defective copies of each normal image the set holds (each with its own defect).</param>
+    /// <exception cref="ArgumentException"><paramref name="normals"/> holds fewer than two images, or <paramref name="kinds"/> is empty.</exception>
+    public SyntheticDefects(IImageSource normals, int seed = 0, int maskSize = 256, IReadOnlyList<DefectKind>? kinds = null, int defectsPerImage = 1)
     {
         ArgumentNullException.ThrowIfNull(normals);
+        kinds ??= new[] { DefectKind.Blob, DefectKind.CutPaste, DefectKind.Scratch, DefectKind.Stain };
         if (normals.Count < 2)
         {
             throw new ArgumentException($"Synthetic defects need at least two normal images (a patch comes from another image); the source holds {normals.Count}.", nameof(normals));
         }
 
+        if (kinds.Count == 0 || kinds.Any(k => !Enum.IsDefined(k)))
+        {
+            throw new ArgumentException("Give at least one defined kind of defect.", nameof(kinds));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(defectsPerImage, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maskSize, 8);
         this.normals = normals;
         this.maskSize = maskSize;
         var random = new Random(seed);
-        defects = new Defect[normals.Count];
-        for (int i = 0; i < defects.Length; i++)
+        defects = new Defect[normals.Count * defectsPerImage];
+        for (int j = 0; j < defects.Length; j++)
         {
-            var kind = (DefectKind)(i % 4);
-            bool faint = (i / 4) % 2 == 0;
-            defects[i] = Defect.Draw(kind, faint, i, normals.Count, random);
+            var kind = kinds[j % kinds.Count];
+            bool faint = (j / kinds.Count) % 2 == 0;
+            defects[j] = Defect.Draw(kind, faint, j % normals.Count, normals.Count, random);
         }
     }
 
@@ -63,7 +72,7 @@ public sealed class SyntheticDefects : ILabeledImageSource
     }
 
     /// <inheritdoc />
-    public int Count => 2 * normals.Count;
+    public int Count => normals.Count + defects.Length;
 
     /// <inheritdoc />
     public bool HasMasks => true;
@@ -91,7 +100,7 @@ public sealed class SyntheticDefects : ILabeledImageSource
         }
 
         var d = defects[index - normals.Count];
-        return $"{normals.GetName(index - normals.Count)} (synthetic {(d.Faint ? "faint" : "strong")} {d.Kind.ToString().ToLowerInvariant()})";
+        return $"{normals.GetName((index - normals.Count) % normals.Count)} (synthetic {(d.Faint ? "faint" : "strong")} {d.Kind.ToString().ToLowerInvariant()})";
     }
 
     /// <inheritdoc />
@@ -113,7 +122,7 @@ public sealed class SyntheticDefects : ILabeledImageSource
 
         int i = index - normals.Count;
         var d = defects[i];
-        normals.Read(i, channels, size, destination);
+        normals.Read(i % normals.Count, channels, size, destination);
         float[]? donor = null;
         if (d.Kind == DefectKind.CutPaste)
         {

@@ -95,6 +95,35 @@ public sealed class TrainingOptions
     /// <value>The default value is <see cref="MemoryInit.Auto"/>: items from training images when the memory holds whole feature maps (docs/defaults.md says why); <see cref="DaadOptions.Paper"/> uses <see cref="MemoryInit.Uniform"/>.</value>
     public MemoryInit MemoryInit { get; set; }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether the generator is trained to <b>restore</b>: it reads images that
+    /// carry synthetic anomalies (made from the other normal images of the batch and from noise textures, no
+    /// outside data) and is asked for the clean image, with an L2 + SSIM loss, instead of reconstructing the
+    /// image it reads. A generator that learned to undo anomalies leaves them in the residual.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: chosen from the image size and channels (<see cref="DaadOptions.EffectiveRestoration"/>; docs/defaults.md says why).</value>
+    public bool? Restoration { get; set; }
+
+    /// <summary>Gets or sets the fraction of each batch left clean when anomalies are synthesised (restoration or a discriminative head).</summary>
+    /// <value>The default value is 0.5 (DRAEM's).</value>
+    [Range(0.0, 1.0)]
+    public double CleanFraction { get; set; } = 0.5;
+
+    /// <summary>Gets or sets the lowest opacity of a synthetic anomaly (it is drawn uniformly between this and <see cref="MaxAnomalyOpacity"/>).</summary>
+    /// <value>The default value is 0.2: faint anomalies are common, invisible ones are not.</value>
+    [Range(0.0, 1.0)]
+    public double MinAnomalyOpacity { get; set; } = 0.2;
+
+    /// <summary>Gets or sets the highest opacity of a synthetic anomaly.</summary>
+    /// <value>The default value is 1.</value>
+    [Range(0.0, 1.0)]
+    public double MaxAnomalyOpacity { get; set; } = 1.0;
+
+    /// <summary>Gets or sets the discriminative head's Adam learning rate (<see cref="NetworkOptions.HeadWidth"/>).</summary>
+    /// <value>The default value is 1e-3.</value>
+    [Range(1e-8, 1.0)]
+    public double HeadLearningRate { get; set; } = 1e-3;
+
     /// <summary>Returns a copy.</summary>
     public TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 }

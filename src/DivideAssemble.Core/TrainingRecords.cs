@@ -30,7 +30,10 @@ public sealed record TrainingProgress
     /// <summary>Gets the discriminator loss (DAAD+ only).</summary>
     public double? DiscriminatorLoss { get; init; }
 
-    /// <summary>Gets the validation reconstruction loss, on the end-of-epoch report when a validation split exists.</summary>
+    /// <summary>Gets the discriminative head's focal loss (with a head only).</summary>
+    public double? HeadLoss { get; init; }
+
+    /// <summary>Gets the validation loss, on the end-of-epoch report when a validation split exists: the reconstruction loss of the held-back images, or with synthetic anomalies what the generator and head are trained on, measured on those images with anomalies painted by a fixed seed.</summary>
     public double? ValidationLoss { get; init; }
 
     /// <summary>Gets a value indicating whether this report closes an epoch.</summary>
@@ -52,7 +55,11 @@ public sealed record TrainingProgress
 /// <param name="ReconstructionLoss">Mean reconstruction loss.</param>
 /// <param name="ValidationLoss">Validation reconstruction loss, if a validation split exists.</param>
 /// <param name="DiscriminatorLoss">Mean discriminator loss (DAAD+).</param>
-public sealed record EpochLosses(int Epoch, double Loss, double ReconstructionLoss, double? ValidationLoss, double? DiscriminatorLoss);
+public sealed record EpochLosses(int Epoch, double Loss, double ReconstructionLoss, double? ValidationLoss, double? DiscriminatorLoss)
+{
+    /// <summary>Gets the mean focal loss of the discriminative head (<see langword="null"/> without a head).</summary>
+    public double? HeadLoss { get; init; }
+}
 
 /// <summary>What a training run did.</summary>
 /// <param name="EpochsCompleted">Epochs completed, counting epochs done before a resume.</param>

@@ -270,7 +270,7 @@ public static class Datasets
         return new AnomalyDataset(
             new FileImageSource(fit),
             DivideAssemble.SyntheticValidation.Of(new FileImageSource(held)),
-            $"{origin} (validation split: every fifth training image held back and shown as it is and with a synthetic defect; the test folder is never read): {fit.Count} training images, {held.Count} normal and {held.Count} synthetic-defect validation images")
+            $"{origin} (validation split: every fifth training image held back and shown as it is and with a synthetic scratch or stain; the test folder is never read): {fit.Count} training images, {held.Count} normal and {held.Count * DivideAssemble.SyntheticValidation.DefectsPerImage(held.Count)} synthetic-defect validation images")
         {
             Format = format,
             Channels = StoredChannels(train[0]),

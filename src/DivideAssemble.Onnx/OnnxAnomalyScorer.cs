@@ -33,6 +33,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         outputNames = session.OutputNames.ToArray();
         scoring = file.Options.Scoring.Clone();
         scoring.MemoryWeight = file.Options.EffectiveMemoryWeight();
+        scoring.HeadWeight = file.Options.EffectiveHeadWeight();
     }
 
     /// <summary>Gets the model file.</summary>
@@ -61,6 +62,9 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
 
     /// <summary>Gets the learnable parameters of the trained discriminator (0 without one).</summary>
     public long DiscriminatorParameterCount => file.DiscriminatorParameters;
+
+    /// <summary>Gets the learnable parameters of the trained discriminative head (0 without one).</summary>
+    public long HeadParameterCount => file.HeadParameters;
 
     /// <summary>Gets every metadata entry of the file.</summary>
     public IReadOnlyDictionary<string, string> Metadata => file.Metadata;
@@ -179,12 +183,13 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         var r = Output(ModelMetadata.ReconstructionErrorOutput);
         var l = file.Options.Network.HasDiscriminator ? Output(ModelMetadata.AlignmentErrorOutput) : null;
         var m = scoring.MemoryWeight > 0 ? Output(ModelMetadata.MemoryDistanceOutput) : null;
+        var h = scoring.HeadWeight > 0 ? Output(ModelMetadata.HeadScoreOutput) : null;
         var maps = Output(ModelMetadata.MapsOutput);
         var recon = Output(ModelMetadata.ReconstructionsOutput);
         var raw = new RawScore[count];
         for (int i = 0; i < count; i++)
         {
-            raw[i] = new RawScore(r[i], l?[i], maps.AsSpan(i * s * s, s * s).ToArray(), recon.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c) { MemoryDistance = m?[i] };
+            raw[i] = new RawScore(r[i], l?[i], maps.AsSpan(i * s * s, s * s).ToArray(), recon.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c) { MemoryDistance = m?[i], HeadScore = h?[i] };
         }
 
         return (raw, scores);

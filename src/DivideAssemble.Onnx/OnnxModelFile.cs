@@ -38,6 +38,8 @@ internal sealed class OnnxModelFile
 
     public long DiscriminatorParameters { get; private set; }
 
+    public long HeadParameters { get; private set; }
+
     public string LibraryVersion { get; private set; } = string.Empty;
 
     /// <summary>Gets the external data file (a name in the model's folder), or <see langword="null"/>.</summary>
@@ -184,12 +186,15 @@ internal sealed class OnnxModelFile
         }
 
         var counts = metadata[ModelMetadata.ParametersKey].Split(',');
-        if (counts.Length != 2 || !long.TryParse(counts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long g) || !long.TryParse(counts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long d))
+        var parsed = counts.Select(c => long.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v : -1).ToArray();
+        if (counts.Length is not (2 or 3) || parsed.Any(v => v < 0))
         {
             throw new InvalidDataException($"{Name} has malformed '{ModelMetadata.ParametersKey}' metadata: '{metadata[ModelMetadata.ParametersKey]}'.");
         }
 
-        GeneratorParameters = g;
+        GeneratorParameters = parsed[0];
+        HeadParameters = parsed.Length == 3 ? parsed[2] : 0;
+        long d = parsed[1];
         DiscriminatorParameters = d;
     }
 

@@ -24,6 +24,11 @@ internal static class OnnxSignature
             expected.Add(ModelMetadata.MemoryDistanceOutput);
         }
 
+        if (options.EffectiveHeadWeight() > 0)
+        {
+            expected.Add(ModelMetadata.HeadScoreOutput);
+        }
+
         expected.Add(ModelMetadata.MapsOutput);
         expected.Add(ModelMetadata.ReconstructionsOutput);
         return expected;

@@ -37,11 +37,10 @@ public sealed partial class AnomalyDetector
         var detector = new AnomalyDetector(header.Options, logger);
         try
         {
-            var optG = Optimizers.ForGenerator(detector.options.Training, detector.generator);
-            var optD = Optimizers.ForDiscriminator(detector.options.Training, detector.discriminator);
-            var best = ModelFile.ReadBody(reader, name, header, detector.generator, detector.discriminator, optG, optD);
+            var optimizers = Optimizers.For(detector.options.Training, detector.networks);
+            var best = ModelFile.ReadBody(reader, name, header, detector.networks, optimizers);
             header.Checkpoint.ReplaceBestWeights(best);
-            var summary = detector.Train(normalImages, header.Checkpoint, checkpointPath, progress, (optG, optD), cancellationToken);
+            var summary = detector.Train(normalImages, header.Checkpoint, checkpointPath, progress, optimizers, cancellationToken);
             return (detector, summary);
         }
         catch
@@ -66,7 +65,7 @@ public sealed partial class AnomalyDetector
         ArgumentNullException.ThrowIfNull(stream);
         Read(() =>
         {
-            ModelFile.Write(stream, new ModelHeader { Options = options.Clone(), Calibration = Calibration, Trained = trained, Selection = Selection }, generator, discriminator);
+            ModelFile.Write(stream, new ModelHeader { Options = options.Clone(), Calibration = Calibration, Trained = trained, Selection = Selection }, networks);
             return 0;
         });
     }
@@ -124,7 +123,7 @@ public sealed partial class AnomalyDetector
         try
         {
             // Weights load on the CPU first, then move: a file saved on CUDA loads on a CPU-only machine.
-            ModelFile.ReadBody(reader, name, header, detector.generator, detector.discriminator);
+            ModelFile.ReadBody(reader, name, header, detector.networks);
             if (header.Calibration is { } calibration)
             {
                 detector.scorer.UseCalibration(calibration);

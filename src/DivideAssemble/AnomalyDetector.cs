@@ -1,5 +1,6 @@
 using DivideAssemble.Data;
 using DivideAssemble.Export;
+using DivideAssemble.Modules;
 using DivideAssemble.Persistence;
 using DivideAssemble.Scoring;
 using DivideAssemble.Torch;
@@ -27,8 +28,7 @@ namespace DivideAssemble;
 public sealed partial class AnomalyDetector : IAnomalyDetector
 {
     private readonly DaadOptions options;
-    private readonly DaadGenerator generator;
-    private readonly DcganDiscriminator? discriminator;
+    private readonly ModelNetworks networks;
     private readonly Device device;
     private readonly ILogger logger;
     private readonly ReaderWriterLockSlim gate = new(LockRecursionPolicy.NoRecursion);
@@ -53,21 +53,16 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
             throw new InvalidOperationException($"Device '{this.options.Device}' was requested but CUDA is not available: reference a CUDA backend package (for example TorchSharp-cuda-windows) and check the driver.");
         }
 
-        // A division left to the image size is fixed here, so the model file records the one trained.
+        // Settings left to the image size and channels are fixed here, so the model file records the ones trained.
         var net = this.options.Network;
         net.HeightRatio ??= net.ResolvedHeightRatio;
         net.WidthRatio ??= net.ResolvedWidthRatio;
-        (generator, discriminator) = TorchRandom.WithSeed(this.options.Seed, () =>
-        {
-            var g = new DaadGenerator(net);
-            var d = net.HasDiscriminator ? new DcganDiscriminator(net.Channels, net.ImageSize, net.DiscriminatorBaseWidth, net.DiscriminatorMaxWidth, net.FeatureDimension) : null;
-            return (g, d);
-        });
-        generator.to(device);
-        discriminator?.to(device);
-        generator.eval();
-        discriminator?.eval();
-        scorer = new AnomalyScorer(generator, discriminator, this.options);
+        net.HeadWidth ??= net.ResolvedHeadWidth;
+        this.options.Training.Restoration ??= this.options.EffectiveRestoration();
+        networks = TorchRandom.WithSeed(this.options.Seed, () => ModelNetworks.Build(net));
+        networks.To(device);
+        networks.Train(false);
+        scorer = new AnomalyScorer(generator, discriminator, head, this.options);
         this.logger.LogDebug("Built {Summary}", generator.Summary());
     }
 
@@ -101,6 +96,18 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
     /// <summary>Gets the discriminator, for the library's tests and benchmarks only.</summary>
     internal DcganDiscriminator? Discriminator => discriminator;
 
+    /// <summary>Gets the discriminative head, for the library's tests and benchmarks only.</summary>
+    internal DiscriminativeHead? Head => head;
+
+    /// <summary>Gets the number of learnable parameters of the discriminative head (0 without one).</summary>
+    public long HeadParameterCount => head?.parameters().Sum(p => p.numel()) ?? 0;
+
+    private DaadGenerator generator => networks.Generator;
+
+    private DcganDiscriminator? discriminator => networks.Discriminator;
+
+    private DiscriminativeHead? head => networks.Head;
+
     /// <summary>Returns a summary of the model: variant, geometry, memories, parameter counts, scoring, calibration and selection (<see cref="ModelSummary"/>).</summary>
     public string Summary() => ModelSummary.Describe(options, GeneratorParameterCount, DiscriminatorParameterCount, Calibration, Selection);
 
@@ -115,7 +122,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
     {
         var reader = new BatchReader(images, Channels, ImageSize);
         using var batch = reader.ToTensor(reader.ReadFloats(Enumerable.Range(0, Math.Min(images.Count, options.Training.BatchSize)).ToArray()), device);
-        return TrainingStep.Time(options.Training, generator, discriminator, batch, steps, cancellationToken);
+        return TrainingStep.Time(options, generator, discriminator, head, batch, steps, cancellationToken);
     });
 
     /// <inheritdoc />
@@ -187,7 +194,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
         ScoringRules.ThrowIfInvalid(candidate);
         return Write(() =>
         {
-            var next = new AnomalyScorer(generator, discriminator, candidate);
+            var next = new AnomalyScorer(generator, discriminator, head, candidate);
             var calibration = next.Calibrate(normalImages, cancellationToken);
             scorer = next;
             options.Scoring = candidate.Scoring;
@@ -216,48 +223,43 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
     /// <summary>
     /// Pools the maps of every image of <paramref name="images"/> with each scoring of <paramref name="variants"/>
     /// (which differ from the detector's in pooling only), from one scoring pass: per variant the raw R of
-    /// every image, and L and M when the score uses them. <paramref name="onMap"/> receives each image's
-    /// anomaly map (index, map, side).
+    /// every image (and with a discriminative head the raw H), and L and M when the score uses them.
+    /// <paramref name="onMaps"/> receives each image's index, its residual map, its head map (or
+    /// <see langword="null"/>) and the side.
     /// </summary>
-    internal PooledScores ScorePoolings(IImageSource images, IReadOnlyList<ScoringOptions> variants, Action<int, float[], int>? onMap, CancellationToken cancellationToken) => Read(() =>
+    internal PooledScores ScorePoolings(IImageSource images, IReadOnlyList<ScoringOptions> variants, Action<int, float[], float[]?, int>? onMaps, CancellationToken cancellationToken) => Read(() =>
     {
         var methods = variants.Select(v => ScoringMethods.Current.Pooling(v.Pooling)).ToList();
         var reader = new BatchReader(images, Channels, ImageSize);
-        var r = variants.Select(_ => new double[images.Count]).ToList();
-        double[]? l = discriminator is null ? null : new double[images.Count];
-        double[]? m = options.EffectiveMemoryWeight() > 0 ? new double[images.Count] : null;
+        var scores = new PooledScores(variants.Count, images.Count, discriminator is not null, options.EffectiveMemoryWeight() > 0, head is not null);
         int size = ImageSize;
         foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), options.Training.BatchSize, cancellationToken))
         {
             using var scope = NewDisposeScope();
-            var maps = scorer.ComputeMaps(reader.ToTensor(batch.Data, CPU), Calibration?.ResidualNormalisers);
+            var maps = scorer.ComputeMaps(reader.ToTensor(batch.Data, CPU), Calibration?.ResidualNormalisers, withHead: head is not null);
             for (int v = 0; v < variants.Count; v++)
             {
-                var pooled = methods[v].Pool(maps.Raw, maps.Smoothed, variants[v]).to(float64).cpu().data<double>().ToArray();
-                Copy(pooled, r[v]);
-            }
-
-            Copy(maps.Alignment?.to(float64).cpu().data<double>().ToArray(), l);
-            Copy(maps.MemoryDistance?.to(float64).cpu().data<double>().ToArray(), m);
-            if (onMap is not null)
-            {
-                var smoothed = maps.Smoothed.to(float32).cpu().contiguous().data<float>().ToArray();
-                for (int k = 0; k < batch.Indices.Count; k++)
+                scores.Add(scores.Reconstruction[v], batch.Indices, methods[v].Pool(maps.Raw, maps.Smoothed, variants[v]));
+                if (maps.Head is not null)
                 {
-                    onMap(batch.Indices[k], smoothed.AsSpan(k * size * size, size * size).ToArray(), size);
+                    scores.Add(scores.Head![v], batch.Indices, methods[v].Pool(maps.Head, maps.HeadSmoothed!, variants[v]));
                 }
             }
 
-            void Copy(double[]? values, double[]? into)
+            scores.Add(scores.Alignment, batch.Indices, maps.Alignment);
+            scores.Add(scores.Memory, batch.Indices, maps.MemoryDistance);
+            if (onMaps is not null)
             {
-                for (int k = 0; values is not null && into is not null && k < batch.Indices.Count; k++)
+                var residual = maps.Smoothed.to(float32).cpu().contiguous().data<float>().ToArray();
+                var headMaps = maps.HeadSmoothed?.to(float32).cpu().contiguous().data<float>().ToArray();
+                for (int k = 0; k < batch.Indices.Count; k++)
                 {
-                    into[batch.Indices[k]] = values[k];
+                    onMaps(batch.Indices[k], residual.AsSpan(k * size * size, size * size).ToArray(), headMaps?.AsSpan(k * size * size, size * size).ToArray(), size);
                 }
             }
         }
 
-        return new PooledScores(r, l, m);
+        return scores;
     });
 
     /// <summary>Puts back scoring options and a calibration taken from this detector earlier (no recalibration).</summary>
@@ -267,7 +269,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
         restored.Scoring = scoring.Clone();
         Write(() =>
         {
-            scorer = new AnomalyScorer(generator, discriminator, restored, calibration);
+            scorer = new AnomalyScorer(generator, discriminator, head, restored, calibration);
             options.Scoring = restored.Scoring;
             return 0;
         });
@@ -299,7 +301,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
                     : "The detector has no calibration to export: call Calibrate with normal images first.");
             }
 
-            return OnnxExporter.Export(path, generator, discriminator, options, calibration, GeneratorParameterCount, DiscriminatorParameterCount, externalThreshold, Selection);
+            return OnnxExporter.Export(path, networks, options, calibration, GeneratorParameterCount, DiscriminatorParameterCount, HeadParameterCount, externalThreshold, Selection);
         });
     }
 
@@ -318,8 +320,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
         try
         {
             disposed = true;
-            generator.Dispose();
-            discriminator?.Dispose();
+            networks.Dispose();
         }
         finally
         {
@@ -329,27 +330,28 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
         gate.Dispose();
     }
 
-    private TrainingSummary Train(IImageSource images, CheckpointState state, string? checkpointPath, IProgress<TrainingProgress>? progress, (AdamOptimizer G, AdamOptimizer? D)? optimizers, CancellationToken cancellationToken)
+    private TrainingSummary Train(IImageSource images, CheckpointState state, string? checkpointPath, IProgress<TrainingProgress>? progress, AdamOptimizers? optimizers, CancellationToken cancellationToken)
     {
-        if (images.Count == 0)
+        if (images.Count < 2)
         {
-            throw new ArgumentException("The image source holds no images to train on.", nameof(images));
+            throw new ArgumentException(
+                images.Count == 0
+                    ? "normalImages: the image source holds no images to train on."
+                    : "normalImages: the image source holds 1 image; training holds normal images back to calibrate the threshold on and needs at least two.",
+                nameof(images));
         }
 
         return Write(() =>
         {
-            var optG = optimizers?.G ?? Optimizers.ForGenerator(options.Training, generator);
-            var optD = optimizers is { } o ? o.D : Optimizers.ForDiscriminator(options.Training, discriminator);
+            using var owned = optimizers ?? Optimizers.For(options.Training, networks);
             try
             {
                 var (train, validation) = DaadTrainer.Split(images.Count, options.Training.ValidationFraction, options.Seed);
                 var run = new TrainingRun
                 {
                     Options = options,
-                    Generator = generator,
-                    Discriminator = discriminator,
-                    GeneratorOptimizer = optG,
-                    DiscriminatorOptimizer = optD,
+                    Networks = networks,
+                    Optimizers = owned,
                     Device = device,
                     Reader = new BatchReader(images, Channels, ImageSize),
                     TrainIndices = train,
@@ -373,8 +375,6 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
             finally
             {
                 state.ReplaceBestWeights(null);
-                optG.Dispose();
-                optD?.Dispose();
             }
         });
     }
@@ -410,5 +410,37 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
     }
 }
 
-/// <summary>What <see cref="AnomalyDetector.ScorePoolings"/> returns: per scoring variant the raw R of every image, and L and M when the score uses them.</summary>
-internal sealed record PooledScores(IReadOnlyList<double[]> Reconstruction, double[]? Alignment, double[]? Memory);
+/// <summary>What <see cref="AnomalyDetector.ScorePoolings"/> returns: per scoring variant the raw R (and H) of every image, and L and M when the score uses them.</summary>
+internal sealed class PooledScores
+{
+    public PooledScores(int variants, int images, bool alignment, bool memory, bool head)
+    {
+        Reconstruction = Enumerable.Range(0, variants).Select(_ => new double[images]).ToList();
+        Head = head ? Enumerable.Range(0, variants).Select(_ => new double[images]).ToList() : null;
+        Alignment = alignment ? new double[images] : null;
+        Memory = memory ? new double[images] : null;
+    }
+
+    public IReadOnlyList<double[]> Reconstruction { get; }
+
+    public IReadOnlyList<double[]>? Head { get; }
+
+    public double[]? Alignment { get; }
+
+    public double[]? Memory { get; }
+
+    /// <summary>Copies a batch's values <c>[B]</c> into <paramref name="into"/> at the batch's image indices.</summary>
+    public void Add(double[]? into, IReadOnlyList<int> indices, Tensor? values)
+    {
+        if (into is null || values is null)
+        {
+            return;
+        }
+
+        var data = values.to(float64).cpu().data<double>().ToArray();
+        for (int k = 0; k < indices.Count; k++)
+        {
+            into[indices[k]] = data[k];
+        }
+    }
+}

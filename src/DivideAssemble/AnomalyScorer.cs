@@ -28,6 +28,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
 {
     private readonly DaadGenerator generator;
     private readonly DcganDiscriminator? discriminator;
+    private readonly DiscriminativeHead? head;
     private readonly DaadOptions options;
     private readonly ScoringOptions scoring;
     private readonly PoolingMethod pooling;
@@ -36,10 +37,11 @@ public sealed class AnomalyScorer : IAnomalyScorer
     /// <summary>Creates a scorer over trained modules with the options they were trained with.</summary>
     /// <param name="generator">The generator.</param>
     /// <param name="discriminator">The DAAD+ discriminator, or <see langword="null"/> for every other variant.</param>
+    /// <param name="head">The discriminative head when the options build one (<see cref="NetworkOptions.HeadWidth"/>), else <see langword="null"/>.</param>
     /// <param name="options">The options the modules were built and trained with (copied): the scoring options, and the feature normalisation of training.</param>
     /// <param name="calibration">Normalisation statistics and thresholds, if already known.</param>
-    /// <exception cref="ArgumentException">The calibration lacks the normalisers a multi-scale residual needs, the options are invalid (a scoring method this library does not compute, too), describe another network than <paramref name="generator"/>, or the discriminator's presence does not match the variant.</exception>
-    public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, DaadOptions options, ScoreCalibration? calibration = null)
+    /// <exception cref="ArgumentException">The calibration lacks the normalisers a multi-scale residual needs, the options are invalid (a scoring method this library does not compute, too), describe another network than <paramref name="generator"/>, or the discriminator's or head's presence does not match the options.</exception>
+    public AnomalyScorer(DaadGenerator generator, DcganDiscriminator? discriminator, DiscriminativeHead? head, DaadOptions options, ScoreCalibration? calibration = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(options);
@@ -62,11 +64,20 @@ public sealed class AnomalyScorer : IAnomalyScorer
                 nameof(discriminator));
         }
 
+        if ((head is not null) != options.Network.HasHead)
+        {
+            throw new ArgumentException(
+                options.Network.HasHead ? "The options build a discriminative head (Network.HeadWidth); pass it." : "The options build no discriminative head (Network.HeadWidth 0); pass null.",
+                nameof(head));
+        }
+
         this.generator = generator;
         this.discriminator = discriminator;
+        this.head = head;
         this.options = options.Clone();
         scoring = options.Scoring.Clone();
         scoring.MemoryWeight = options.EffectiveMemoryWeight();
+        scoring.HeadWeight = options.EffectiveHeadWeight();
         pooling = ScoringMethods.Current.Pooling(scoring.Pooling);
         residual = ScoringMethods.Current.Residual(scoring.Residual);
         if (calibration is not null)
@@ -256,13 +267,14 @@ public sealed class AnomalyScorer : IAnomalyScorer
         var r = pooling.Pool(maps.Raw, maps.Smoothed, scoring).to(float64).cpu().data<double>().ToArray();
         var l = maps.Alignment?.to(float64).cpu().data<double>().ToArray();
         var m = maps.MemoryDistance?.to(float64).cpu().data<double>().ToArray();
+        var h = maps.Head is null ? null : pooling.Pool(maps.Head, maps.HeadSmoothed!, scoring).to(float64).cpu().data<double>().ToArray();
         int b = r.Length, s = ImageSize, c = Channels;
-        var mapsCpu = maps.Smoothed.to(float32).cpu().contiguous().data<float>().ToArray();
+        var mapsCpu = (maps.HeadSmoothed ?? maps.Smoothed).to(float32).cpu().contiguous().data<float>().ToArray();
         var reconCpu = maps.Reconstructions.to(float32).cpu().contiguous().data<float>().ToArray();
         var results = new RawScore[b];
         for (int i = 0; i < b; i++)
         {
-            results[i] = new RawScore(r[i], l?[i], mapsCpu.AsSpan(i * s * s, s * s).ToArray(), reconCpu.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c) { MemoryDistance = m?[i] };
+            results[i] = new RawScore(r[i], l?[i], mapsCpu.AsSpan(i * s * s, s * s).ToArray(), reconCpu.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c) { MemoryDistance = m?[i], HeadScore = h?[i] };
         }
 
         return results;
@@ -270,10 +282,10 @@ public sealed class AnomalyScorer : IAnomalyScorer
 
     /// <summary>
     /// Everything scoring computes for a batch before pooling, as tensors in the caller's dispose scope:
-    /// the residual map before and after smoothing <c>[B, S, S]</c>, the reconstructions, and (when the
-    /// score uses them) L(x) and M(x) <c>[B]</c>.
+    /// the residual map before and after smoothing <c>[B, S, S]</c>, the reconstructions, (when the score
+    /// uses them) L(x) and M(x) <c>[B]</c>, and the head's anomaly probability before and after smoothing.
     /// </summary>
-    internal ScoreMaps ComputeMaps(Tensor images, IReadOnlyList<double>? normalisers)
+    internal ScoreMaps ComputeMaps(Tensor images, IReadOnlyList<double>? normalisers, bool? withHead = null)
     {
         CheckShape(images, Channels, ImageSize);
         using var noGrad = no_grad();
@@ -294,7 +306,15 @@ public sealed class AnomalyScorer : IAnomalyScorer
             alignment = FeatureAlignment.PerImage(fReal, fFake, options.Training.NormalizeFeatures);
         }
 
-        return new ScoreMaps(raw, smooth, recon, alignment, distance);
+        Tensor? probability = null, probabilitySmoothed = null;
+        if (head is not null && (withHead ?? scoring.HeadWeight > 0))
+        {
+            head.eval();
+            probability = head.Probability(x, recon);
+            probabilitySmoothed = AnomalyMaps.Smooth(probability, scoring.MapSigma(ImageSize));
+        }
+
+        return new ScoreMaps(raw, smooth, recon, alignment, distance) { Head = probability, HeadSmoothed = probabilitySmoothed };
     }
 }
 
@@ -304,4 +324,11 @@ public sealed class AnomalyScorer : IAnomalyScorer
 /// <param name="Reconstructions">The reconstructions, <c>[B, C, S, S]</c>.</param>
 /// <param name="Alignment">L(x), <c>[B]</c> (DAAD+), else <see langword="null"/>.</param>
 /// <param name="MemoryDistance">M(x), <c>[B]</c> when the score uses it, else <see langword="null"/>.</param>
-internal sealed record ScoreMaps(Tensor Raw, Tensor Smoothed, Tensor Reconstructions, Tensor? Alignment, Tensor? MemoryDistance);
+internal sealed record ScoreMaps(Tensor Raw, Tensor Smoothed, Tensor Reconstructions, Tensor? Alignment, Tensor? MemoryDistance)
+{
+    /// <summary>Gets the discriminative head's anomaly probability <c>[B, S, S]</c> when the score uses it.</summary>
+    public Tensor? Head { get; init; }
+
+    /// <summary>Gets <see cref="Head"/> smoothed as the residual map is (the anomaly map of results then).</summary>
+    public Tensor? HeadSmoothed { get; init; }
+}

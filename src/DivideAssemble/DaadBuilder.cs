@@ -102,6 +102,29 @@ public sealed class DaadBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds a discriminative head (a small UNet on the image and its reconstruction, trained on synthetic
+    /// anomalies made from the training images) whose anomaly probability becomes the anomaly map, or removes
+    /// it with width 0.
+    /// </summary>
+    /// <param name="width">The head's stem width (0: no head).</param>
+    /// <param name="depth">Its number of down and up stages; <see langword="null"/> keeps the current value (library default 3).</param>
+    /// <param name="weight">Its weight in the image score (<see cref="ScoringOptions.HeadWeight"/>); <see langword="null"/> keeps the current value.</param>
+    public DaadBuilder WithDiscriminativeHead(int width, int? depth = null, double? weight = null)
+    {
+        options.Network.HeadWidth = width;
+        options.Network.HeadDepth = depth ?? options.Network.HeadDepth;
+        options.Scoring.HeadWeight = weight ?? options.Scoring.HeadWeight;
+        return this;
+    }
+
+    /// <summary>Trains the generator to restore images with synthetic anomalies to the clean image (or not), whatever the size-derived default.</summary>
+    public DaadBuilder WithRestoration(bool restoration = true)
+    {
+        options.Training.Restoration = restoration;
+        return this;
+    }
+
     /// <summary>Sets epochs and batch size.</summary>
     public DaadBuilder WithTraining(int epochs, int batchSize = 8)
     {
@@ -156,7 +179,7 @@ public sealed class DaadBuilder
     /// <exception cref="InvalidOperationException">A CUDA device was requested but CUDA is not available.</exception>
     public AnomalyDetector Build()
     {
-        DaadOptionsValidator.ThrowIfInvalid(options);
+        Scoring.ScoringRules.ThrowIfInvalid(options);
         return new AnomalyDetector(options.Clone(), logger);
     }
 }

@@ -21,7 +21,7 @@ public sealed class ArchitectureTests
         ("shared hosting", "DivideAssemble.Core", new[] { "DivideAssemble.Hosting" }, Array.Empty<string>()),
         ("stack workarounds", "DivideAssemble", new[] { "DivideAssemble.Torch" }, Array.Empty<string>()),
         ("onnx graph", "DivideAssemble", new[] { "DivideAssemble.Graph" }, Array.Empty<string>()),
-        ("network modules", "DivideAssemble", new[] { "DivideAssemble.Modules" }, new[] { "BlockDivider", "BlockMemory", "DaadGenerator", "DcganDiscriminator" }),
+        ("network modules", "DivideAssemble", new[] { "DivideAssemble.Modules" }, new[] { "BlockDivider", "BlockMemory", "DaadGenerator", "DcganDiscriminator", "DiscriminativeHead" }),
         ("data", "DivideAssemble", new[] { "DivideAssemble.Data" }, new[] { "TensorImageSource" }),
         ("scoring", "DivideAssemble", new[] { "DivideAssemble.Scoring" }, new[] { "AnomalyScorer", "ScoreMaps" }),
         ("persistence", "DivideAssemble", new[] { "DivideAssemble.Persistence" }, Array.Empty<string>()),

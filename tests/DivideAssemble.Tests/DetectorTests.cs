@@ -114,7 +114,7 @@ public sealed class DetectorTests : TempFolderTest
         var copy = bytes.ToArray();
         BitConverter.GetBytes(99).CopyTo(copy, 8);
         File.WriteAllBytes(future, copy);
-        FluentActions.Invoking(() => AnomalyDetector.Load(future)).Should().Throw<InvalidDataException>().WithMessage("*future.daad* format version 99*reads versions 1 to 4*");
+        FluentActions.Invoking(() => AnomalyDetector.Load(future)).Should().Throw<InvalidDataException>().WithMessage("*future.daad* format version 99*reads versions 1 to 5*");
 
         FluentActions.Invoking(() => AnomalyDetector.Load(Path.Combine(dir, "missing.daad"))).Should().Throw<FileNotFoundException>().WithMessage("*missing.daad*");
     }

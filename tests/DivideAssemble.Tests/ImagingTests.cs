@@ -151,8 +151,11 @@ public sealed class ImagingTests : TempFolderTest
         Directory.Delete(Path.Combine(dir, "cat", "test"), recursive: true);
         var data = Datasets.Mvtec(Path.Combine(dir, "cat"), validation: true);
         data.Train.Count.Should().Be(16);
-        data.Test.Count.Should().Be(8, "4 held-back images, each as it is and with a defect");
+        data.Test.Count.Should().Be(12, "4 held-back images, each as it is and (a small split) with two defects");
         data.Test.HasMasks.Should().BeTrue();
+        var kinds = Enumerable.Range(4, 8).Select(i => ((SyntheticDefects)data.Test).Describe(i).Kind).ToList();
+        kinds.Should().OnlyContain(k => k == SyntheticDefects.DefectKind.Scratch || k == SyntheticDefects.DefectKind.Stain, "validation defects are families training never synthesises");
+        kinds.Should().Contain(SyntheticDefects.DefectKind.Scratch).And.Contain(SyntheticDefects.DefectKind.Stain);
         var clean = new float[32 * 32];
         var painted = new float[32 * 32];
         for (int i = 0; i < 4; i++)

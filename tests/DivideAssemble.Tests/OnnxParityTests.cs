@@ -64,6 +64,18 @@ public sealed class OnnxParityTests : TempFolderTest
             o.Scoring.Pooling = new ImageScorePooling(pooling);
         });
 
+    [TestCase(ModelVariant.Daad, 1, 32, 1.0)]
+    [TestCase(ModelVariant.Daad, 3, 32, 1.0)]
+    [TestCase(ModelVariant.Daad, 3, 64, 0.5)]
+    [TestCase(ModelVariant.DaadPlus, 1, 32, 0.3)]
+    public void A_discriminative_head_is_exported_with_its_map_as_the_pixel_output(ModelVariant variant, int channels, int size, double headWeight) =>
+        CheckParity(variant, "4,4,1", channels, size, o =>
+        {
+            o.Network.HeadWidth = 8;
+            o.Training.Restoration = true;
+            o.Scoring.HeadWeight = headWeight;
+        });
+
     internal static AnomalyDetector Train(ModelVariant variant, string division, int channels, int size, Action<DaadOptions> configure)
     {
         var builder = DaadBuilder.Create()
@@ -124,6 +136,12 @@ public sealed class OnnxParityTests : TempFolderTest
                 }
 
                 raw[i].MemoryDistance.HasValue.Should().Be(e.MemoryDistance.HasValue, $"M is output when the score uses it, {at}");
+                raw[i].HeadScore.HasValue.Should().Be(e.HeadScore.HasValue, $"H is output when the score uses it, {at}");
+                if (e.HeadScore is { } h)
+                {
+                    Math.Abs(raw[i].HeadScore!.Value - h).Should().BeLessThan(1e-5 + (1e-4 * Math.Abs(h)), $"H, {at}");
+                }
+
                 if (e.MemoryDistance is { } m)
                 {
                     Math.Abs(raw[i].MemoryDistance!.Value - m).Should().BeLessThan(1e-5 + (1e-4 * Math.Abs(m)), $"M, {at}");
@@ -131,8 +149,10 @@ public sealed class OnnxParityTests : TempFolderTest
 
                 MaxDifference(raw[i].AnomalyMap, e.AnomalyMap).Should().BeLessThanOrEqualTo(1e-4 * e.AnomalyMap.Max(Math.Abs), $"map, {at}");
                 MaxDifference(raw[i].Reconstruction, e.Reconstruction).Should().BeLessThanOrEqualTo(1e-4 * e.Reconstruction.Max(Math.Abs), $"reconstruction, {at}");
-                actual[i].Score.Should().BeApproximately(e.Score, 1e-3, $"calibrated score, {at}");
-                ((double)graphScores[i]).Should().BeApproximately(e.Score, 1e-3 * Math.Max(1, Math.Abs(e.Score)), $"the graph's own 'scores' output, {at}");
+                // The calibrated score is linear in H with slope w/σ_H: H's tolerance carries over through that slope.
+                double headSlack = e.HeadScore is { } hs ? (1e-5 + (1e-4 * Math.Abs(hs))) / detector.Calibration!.HeadStd : 0;
+                actual[i].Score.Should().BeApproximately(e.Score, 1e-3 + headSlack, $"calibrated score, {at}");
+                ((double)graphScores[i]).Should().BeApproximately(e.Score, (1e-3 * Math.Max(1, Math.Abs(e.Score))) + headSlack, $"the graph's own 'scores' output, {at}");
                 if (Math.Abs(e.Score - e.Threshold) > 1e-3)
                 {
                     actual[i].IsAnomalous.Should().Be(e.IsAnomalous, $"decision, {at}");

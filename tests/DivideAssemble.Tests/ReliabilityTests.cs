@@ -71,7 +71,7 @@ public sealed class ReliabilityTests : TempFolderTest
         Expect(Write("short.daad", bytes[..(bytes.Length - 100)]), "*short.daad* is truncated*");
         Expect(Write("header-only.daad", bytes[..10]), "*header-only.daad* is truncated*");
         Expect(Write("empty.daad", Array.Empty<byte>()), "*empty.daad* is empty*");
-        Expect(Write("future.daad", Mutate(bytes, b => BitConverter.GetBytes(99).CopyTo(b, 8))), "*future.daad* has model format version 99; this library reads versions 1 to 4*");
+        Expect(Write("future.daad", Mutate(bytes, b => BitConverter.GetBytes(99).CopyTo(b, 8))), "*future.daad* has model format version 99; this library reads versions 1 to 5*");
         Expect(Write("old.daad", Mutate(bytes, b => BitConverter.GetBytes(0).CopyTo(b, 8))), "*old.daad* has model format version 0*");
         Expect(Write("picture.png", Png(SKColorType.Gray8)), "*picture.png* is not a DivideAssemble model file*");
 

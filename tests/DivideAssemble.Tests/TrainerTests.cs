@@ -17,7 +17,7 @@ public sealed class TrainerTests : TempFolderTest
         using var detector = DetectorTests.Builder(ModelVariant.Daad, epochs: 20).Configure(o => o.Training.EarlyStoppingPatience = 2).Build();
         var scripted = new ScriptedValidation(1.0, 0.8, 0.9, 0.85, 0.7, 0.6);
         var run = NewRun(detector, new TensorImageSource(Synthetic.Textures(16, 32, 1, false)));
-        var summary = new DaadTrainer(run, new ITrainingCallback[] { scripted, new BestEpochCallback(), new EarlyStoppingCallback(), new CalibrationCallback(new AnomalyScorer(detector.Generator, null, detector.Options)) })
+        var summary = new DaadTrainer(run, new ITrainingCallback[] { scripted, new BestEpochCallback(), new EarlyStoppingCallback(), new CalibrationCallback(new AnomalyScorer(detector.Generator, null, null, detector.Options)) })
             .Run(CancellationToken.None);
 
         summary.EpochsCompleted.Should().Be(4, "epoch 2 was the best; epochs 3 and 4 did not improve on it");
@@ -32,7 +32,7 @@ public sealed class TrainerTests : TempFolderTest
         using var scope = NewDisposeScope();
         using var detector = DetectorTests.Builder(ModelVariant.Daad, epochs: 5).Build();
         var run = NewRun(detector, new TensorImageSource(Synthetic.Textures(16, 32, 1, false)));
-        var summary = new DaadTrainer(run, new ITrainingCallback[] { new ScriptedValidation(1, 2, 3, 4, 5), new BestEpochCallback(), new EarlyStoppingCallback(), new CalibrationCallback(new AnomalyScorer(detector.Generator, null, detector.Options)) })
+        var summary = new DaadTrainer(run, new ITrainingCallback[] { new ScriptedValidation(1, 2, 3, 4, 5), new BestEpochCallback(), new EarlyStoppingCallback(), new CalibrationCallback(new AnomalyScorer(detector.Generator, null, null, detector.Options)) })
             .Run(CancellationToken.None);
         summary.EpochsCompleted.Should().Be(5);
         summary.StoppedEarly.Should().BeFalse();
@@ -126,10 +126,8 @@ public sealed class TrainerTests : TempFolderTest
         return new TrainingRun
         {
             Options = options,
-            Generator = detector.Generator,
-            Discriminator = null,
-            GeneratorOptimizer = new AdamOptimizer(detector.Generator.parameters(), options.Training.LearningRate, 0.9, 0.999, 0),
-            DiscriminatorOptimizer = null,
+            Networks = new DivideAssemble.Modules.ModelNetworks(detector.Generator, null, null),
+            Optimizers = new AdamOptimizers(new AdamOptimizer(detector.Generator.parameters(), options.Training.LearningRate, 0.9, 0.999, 0), null, null),
             Device = CPU,
             Reader = new BatchReader(source, options.Network.Channels, options.Network.ImageSize),
             TrainIndices = train,

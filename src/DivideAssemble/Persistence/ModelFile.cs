@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DivideAssemble.Modules;
 using DivideAssemble.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,7 +16,8 @@ namespace DivideAssemble.Persistence;
 /// <remarks>
 /// Layout: the 8 magic bytes <c>DAADMDL\n</c>; format version (int32, little-endian); kind (int32:
 /// 0 model, 1 checkpoint); header length (int32) and a UTF-8 JSON header (options, calibration,
-/// library version, training state); the generator's state dictionary; the discriminator's (DAAD+);
+/// library version, training state); the generator's state dictionary; the discriminator's (DAAD+); the
+/// discriminative head's (from version 5, when the options build one);
 /// for checkpoints the Adam states and (from version 3) the keep-best weights; the 8-byte end marker <c>DAADEND!</c> that detects truncation; and
 /// (from version 2) the SHA-256 of every byte before it, which <see cref="Verify"/> checks before any
 /// weight is parsed, so a corrupt file is refused whole instead of half-loaded.
@@ -24,10 +26,11 @@ namespace DivideAssemble.Persistence;
 /// </remarks>
 internal static class ModelFile
 {
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
     private const int FirstChecksummedVersion = 2;
     private const int FirstVersionWithBestWeights = 3;
     private const int FirstVersionWithMemoryInit = 4;
+    private const int FirstVersionWithHead = 5;
     private const int HashLength = 32;
     public const int OldestReadableVersion = 1;
     private static readonly byte[] Magic = "DAADMDL\n"u8.ToArray();
@@ -36,12 +39,12 @@ internal static class ModelFile
     /// <summary>The header's JSON settings: those of <see cref="ModelMetadata.Json"/>, shared with exported models.</summary>
     public static JsonSerializerOptions Json => ModelMetadata.Json;
 
-    public static void Write(Stream stream, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null, IReadOnlyDictionary<string, Tensor>? bestWeights = null)
+    public static void Write(Stream stream, ModelHeader header, ModelNetworks networks, AdamOptimizers? optimizers = null, IReadOnlyDictionary<string, Tensor>? bestWeights = null)
     {
         using var hashing = new HashingStream(stream);
         using (var writer = new BinaryWriter(hashing, Encoding.UTF8, leaveOpen: true))
         {
-            WriteContent(writer, header, generator, discriminator, generatorOptimizer, discriminatorOptimizer, bestWeights);
+            WriteContent(writer, header, networks, optimizers, bestWeights);
         }
 
         stream.Write(hashing.Hash());
@@ -121,7 +124,7 @@ internal static class ModelFile
         return seekable;
     }
 
-    private static void WriteContent(BinaryWriter writer, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer, AdamOptimizer? discriminatorOptimizer, IReadOnlyDictionary<string, Tensor>? bestWeights)
+    private static void WriteContent(BinaryWriter writer, ModelHeader header, ModelNetworks networks, AdamOptimizers? optimizers, IReadOnlyDictionary<string, Tensor>? bestWeights)
     {
         writer.Write(Magic);
         writer.Write(CurrentVersion);
@@ -129,12 +132,18 @@ internal static class ModelFile
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
         writer.Write(json.Length);
         writer.Write(json);
-        generator.save(writer);
-        discriminator?.save(writer);
+        foreach (var (_, module) in networks.Named())
+        {
+            module.save(writer);
+        }
+
         if (header.Checkpoint is not null)
         {
-            generatorOptimizer!.Save(writer);
-            discriminatorOptimizer?.Save(writer);
+            foreach (var optimizer in (optimizers ?? throw new ArgumentNullException(nameof(optimizers), "A checkpoint holds the optimisers' state.")).All())
+            {
+                optimizer.Save(writer);
+            }
+
             writer.Write(bestWeights?.Count ?? 0);
             foreach (var (key, value) in bestWeights ?? new Dictionary<string, Tensor>())
             {
@@ -192,6 +201,13 @@ internal static class ModelFile
                 // Written before items could start from samples: they started uniform (and scores had no memory distance).
                 old.Training.MemoryInit = MemoryInit.Uniform;
             }
+
+            if (version < FirstVersionWithHead && header.Options is { } before)
+            {
+                // Written before the discriminative head and restoration training: the model has neither.
+                before.Network.HeadWidth = 0;
+                before.Training.Restoration ??= false;
+            }
             if ((kind == 1) != (header.Checkpoint is not null))
             {
                 throw new InvalidDataException($"{name} has a corrupt header (kind {kind}).");
@@ -219,18 +235,24 @@ internal static class ModelFile
     /// Reads weights (and for checkpoints the optimiser states and keep-best weights, returned) after
     /// the header, then checks the end marker.
     /// </summary>
-    public static Dictionary<string, Tensor>? ReadBody(BinaryReader reader, string name, ModelHeader header, nn.Module generator, nn.Module? discriminator, AdamOptimizer? generatorOptimizer = null, AdamOptimizer? discriminatorOptimizer = null)
+    public static Dictionary<string, Tensor>? ReadBody(BinaryReader reader, string name, ModelHeader header, ModelNetworks networks, AdamOptimizers? optimizers = null)
     {
         Dictionary<string, Tensor>? best = null;
         try
         {
-            generator.load(reader, strict: true);
-            discriminator?.load(reader, strict: true);
-            generatorOptimizer?.Load(reader);
-            discriminatorOptimizer?.Load(reader);
+            foreach (var (_, module) in networks.Named())
+            {
+                module.load(reader, strict: true);
+            }
+
+            foreach (var optimizer in optimizers?.All() ?? Enumerable.Empty<AdamOptimizer>())
+            {
+                optimizer.Load(reader);
+            }
+
             if (header.Checkpoint is not null && header.FormatVersion >= FirstVersionWithBestWeights)
             {
-                best = ReadBestWeights(reader, name, generator, discriminator);
+                best = ReadBestWeights(reader, name, networks);
             }
 
             byte[] end = reader.ReadBytes(EndMarker.Length);
@@ -253,7 +275,7 @@ internal static class ModelFile
         }
     }
 
-    private static Dictionary<string, Tensor>? ReadBestWeights(BinaryReader reader, string name, nn.Module generator, nn.Module? discriminator)
+    private static Dictionary<string, Tensor>? ReadBestWeights(BinaryReader reader, string name, ModelNetworks networks)
     {
         int count = reader.ReadInt32();
         if (count == 0)
@@ -261,9 +283,7 @@ internal static class ModelFile
             return null;
         }
 
-        var shapes = generator.state_dict().Select(kv => ("g." + kv.Key, kv.Value))
-            .Concat(discriminator?.state_dict().Select(kv => ("d." + kv.Key, kv.Value)) ?? Enumerable.Empty<(string, Tensor)>())
-            .ToDictionary(kv => kv.Item1, kv => kv.Item2);
+        var shapes = networks.State().ToDictionary(kv => kv.Key, kv => kv.Value);
         if (count != shapes.Count)
         {
             throw new InvalidDataException($"{name} holds {count} keep-best tensors; the model has {shapes.Count}.");
@@ -340,7 +360,7 @@ internal sealed class CheckpointState
 
     public int EpochsWithoutImprovement { get; set; }
 
-    /// <summary>Gets the weights of the best epoch when keep-best is on (keys <c>g.…</c>, <c>d.…</c>); written in the checkpoint's body, not its header.</summary>
+    /// <summary>Gets the weights of the best epoch when keep-best is on (keys <c>g.…</c>, <c>d.…</c>, <c>h.…</c>); written in the checkpoint's body, not its header.</summary>
     [JsonIgnore]
     public Dictionary<string, Tensor>? BestWeights { get; private set; }
 

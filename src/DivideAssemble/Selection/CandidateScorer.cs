@@ -27,7 +27,11 @@ internal static class CandidateScorer
             .ToList();
     }
 
-    /// <summary>Scores a trained model every way on labelled images; the detector's scoring and calibration are restored afterwards.</summary>
+    /// <summary>
+    /// Scores a trained model every way on labelled images (each residual kind × pooling, and with a
+    /// discriminative head each head weight of <see cref="SelectionOptions.HeadWeights"/>); the detector's
+    /// scoring and calibration are restored afterwards.
+    /// </summary>
     public static List<SelectionCandidate> ScoreEveryWay(AnomalyDetector detector, IImageSource calibrationImages, ILabeledImageSource images, SelectionOptions selection, CancellationToken cancellationToken)
     {
         var methods = ScoringMethods.Current;
@@ -38,6 +42,7 @@ internal static class CandidateScorer
         var residuals = selection.Residuals.Distinct().Select(methods.Residual).ToList();
         var labels = Enumerable.Range(0, images.Count).Select(images.GetLabel).ToArray();
         var options = detector.Options;
+        var headWeights = options.Network.HasHead ? selection.HeadWeights.Distinct().Select(w => (double?)w).ToList() : new List<double?> { null };
         var (scoringBefore, calibrationBefore) = (options.Scoring, detector.Calibration);
         var rows = new List<SelectionCandidate>();
         try
@@ -50,17 +55,28 @@ internal static class CandidateScorer
                 detector.ChangeScoring(scoring, calibrationImages, cancellationToken);
                 var variants = poolings.Select(p => WithPooling(scoring, p.Method, p.Fraction)).ToList();
                 var normal = detector.ScorePoolings(calibrationImages, variants, null, cancellationToken);
-                var pixels = images.HasMasks ? new PixelMetricsAccumulator() : null;
-                var test = detector.ScorePoolings(images, variants, pixels is null ? null : (i, map, size) => pixels.AddImage(images, i, map, size), cancellationToken);
-                double gamma = scoring.Gamma, weight = detector.Options.EffectiveMemoryWeight();
-                for (int v = 0; v < variants.Count; v++)
+                var residualPixels = images.HasMasks ? new PixelMetricsAccumulator() : null;
+                var headPixels = images.HasMasks && options.Network.HasHead ? new PixelMetricsAccumulator() : null;
+                var test = detector.ScorePoolings(images, variants, residualPixels is null ? null : (i, map, headMap, size) =>
                 {
-                    var statistics = ScoreCalibration.Statistics(normal.Reconstruction[v], normal.Alignment, normal.Memory, heldOut: true);
-                    var scores = test.Reconstruction[v].Select((r, i) => statistics.Combine(r, test.Alignment?[i], test.Memory?[i], gamma, weight)).ToList();
-                    rows.Add(new SelectionCandidate(options.Network.DescribeDivision(), options.Network.MemoryTemperature, residual.Name, poolings[v].Method.Name, Metrics.Auroc(scores, labels), pixels?.PixelAuroc(), 0, options.Training.Epochs)
+                    residualPixels.AddImage(images, i, map, size);
+                    headPixels?.AddImage(images, i, headMap!, size);
+                }, cancellationToken);
+                double gamma = scoring.Gamma, memoryWeight = detector.Options.EffectiveMemoryWeight();
+                foreach (var headWeight in headWeights)
+                {
+                    for (int v = 0; v < variants.Count; v++)
                     {
-                        TopFraction = poolings[v].Fraction,
-                    });
+                        bool useHead = headWeight > 0;
+                        var statistics = ScoreCalibration.Statistics(normal.Reconstruction[v], normal.Alignment, normal.Memory, useHead ? normal.Head![v] : null, heldOut: true);
+                        var scores = test.Reconstruction[v].Select((r, i) => statistics.Combine(r, test.Alignment?[i], test.Memory?[i], useHead ? test.Head![v][i] : null, gamma, memoryWeight, headWeight ?? 0)).ToList();
+                        double? pixel = (useHead ? headPixels : residualPixels)?.PixelAuroc();
+                        rows.Add(new SelectionCandidate(options.Network.DescribeDivision(), options.Network.MemoryTemperature, residual.Name, poolings[v].Method.Name, Metrics.Auroc(scores, labels), pixel, 0, options.Training.Epochs)
+                        {
+                            TopFraction = poolings[v].Fraction,
+                            HeadWeight = headWeight,
+                        });
+                    }
                 }
             }
         }

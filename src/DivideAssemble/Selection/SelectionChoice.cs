@@ -36,7 +36,8 @@ internal static class SelectionChoice
             && r.Temperature == options.Network.MemoryTemperature
             && r.Residual == scoring.Residual
             && r.Pooling == scoring.Pooling
-            && (r.TopFraction is null || r.TopFraction == scoring.TopFraction));
+            && (r.TopFraction is null || r.TopFraction == scoring.TopFraction)
+            && (r.HeadWeight is null || r.HeadWeight == options.EffectiveHeadWeight()));
         if (configured is null)
         {
             return (best, null, null);

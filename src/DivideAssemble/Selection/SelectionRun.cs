@@ -82,6 +82,7 @@ internal sealed class SelectionRun
         final.Scoring.Residual = winner.Residual;
         final.Scoring.Pooling = winner.Pooling;
         final.Scoring.TopFraction = winner.TopFraction ?? final.Scoring.TopFraction;
+        final.Scoring.HeadWeight = winner.HeadWeight ?? final.Scoring.HeadWeight;
         final.Scoring = Scoring.ScoringMethods.Current.Residual(winner.Residual).ForSelection(final.Scoring);
         string stage = "training the final model";
         progress?.Report(new SelectionProgress(stage, state.Done.Count, state.Done.Count, clock.Elapsed, null));

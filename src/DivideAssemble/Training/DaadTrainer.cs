@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DivideAssemble.Data;
+using DivideAssemble.Modules;
 using DivideAssemble.Persistence;
 using DivideAssemble.Torch;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,7 @@ internal sealed class DaadTrainer
     {
         this.run = run;
         this.callbacks = callbacks;
-        step = new TrainingStep(run.Options.Training, run.Generator, run.Discriminator, run.GeneratorOptimizer, run.DiscriminatorOptimizer);
+        step = new TrainingStep(run.Options, run.Generator, run.Discriminator, run.Networks.Head, run.Optimizers.Generator, run.Optimizers.Discriminator, run.Optimizers.Head);
     }
 
     /// <summary>The callbacks of a detector's training run, in the order they run: validation loss, best epoch, early stopping, checkpoints (with a path), progress, calibration.</summary>
@@ -54,6 +55,9 @@ internal sealed class DaadTrainer
 
     /// <summary>A per-epoch seed that is the same in every process (unlike HashCode.Combine), so runs and resumes repeat exactly.</summary>
     public static int EpochSeed(int seed, int epoch) => unchecked((seed * 1_000_003) + (epoch * 7_919) + 0x5eed);
+
+    /// <summary>The seed of an epoch's synthetic anomalies: apart from <see cref="EpochSeed"/>, so the shuffle and flips are those of a run without them.</summary>
+    public static int SynthesisSeed(int seed, int epoch) => unchecked(EpochSeed(seed, epoch) ^ 0x0A5E_11E5);
 
     /// <summary>Trains from the run's state to its last epoch (or an early stop or a cancellation), then ends the run.</summary>
     /// <exception cref="TrainingDivergedException">A loss or gradient became non-finite; the weights were not updated with it.</exception>
@@ -86,8 +90,7 @@ internal sealed class DaadTrainer
         }
         finally
         {
-            run.Generator.eval();
-            run.Discriminator?.eval();
+            run.Networks.Train(false);
         }
 
         foreach (var c in callbacks)
@@ -113,12 +116,12 @@ internal sealed class DaadTrainer
     private bool RunEpoch(int epoch, CancellationToken cancellationToken)
     {
         run.Epoch = epoch;
-        run.Generator.train();
-        run.Discriminator?.train();
+        run.Networks.Train(true);
         var rng = new Random(EpochSeed(run.Options.Seed, epoch));
+        var anomalies = step.Synthesises ? new Random(SynthesisSeed(run.Options.Seed, epoch)) : null;
         var order = run.TrainIndices.ToArray();
         rng.Shuffle(order);
-        double sumLoss = 0, sumRec = 0, sumD = 0;
+        double sumLoss = 0, sumRec = 0, sumD = 0, sumHead = 0;
         int steps = 0;
         foreach (var batch in run.Reader.Batches(order, run.Options.Training.BatchSize, CancellationToken.None))
         {
@@ -132,7 +135,7 @@ internal sealed class DaadTrainer
             using (var scope = NewDisposeScope())
             {
                 var x = Augment(run.Reader.ToTensor(batch.Data, run.Device), batch.Indices.Count, rng);
-                outcome = step.Run(x);
+                outcome = step.Run(x, anomalies);
             }
 
             if (outcome.Problem is not null)
@@ -147,6 +150,7 @@ internal sealed class DaadTrainer
             sumLoss += outcome.Total;
             sumRec += outcome.Reconstruction;
             sumD += outcome.Discriminator ?? 0;
+            sumHead += outcome.Head ?? 0;
             run.ImagesSeen += batch.Indices.Count;
             run.StepsDone++;
             foreach (var c in callbacks)
@@ -160,7 +164,10 @@ internal sealed class DaadTrainer
             return false;
         }
 
-        run.State.History.Add(new EpochLosses(epoch, sumLoss / steps, sumRec / steps, null, run.Discriminator is null ? null : sumD / steps));
+        run.State.History.Add(new EpochLosses(epoch, sumLoss / steps, sumRec / steps, null, run.Discriminator is null ? null : sumD / steps)
+        {
+            HeadLoss = run.Networks.Head is null ? null : sumHead / steps,
+        });
         run.State.EpochsCompleted = epoch;
         return true;
     }
@@ -224,13 +231,13 @@ internal sealed class TrainingRun
 {
     public required DaadOptions Options { get; init; }
 
-    public required DaadGenerator Generator { get; init; }
+    public required ModelNetworks Networks { get; init; }
 
-    public required DcganDiscriminator? Discriminator { get; init; }
+    public required AdamOptimizers Optimizers { get; init; }
 
-    public required AdamOptimizer GeneratorOptimizer { get; init; }
+    public DaadGenerator Generator => Networks.Generator;
 
-    public required AdamOptimizer? DiscriminatorOptimizer { get; init; }
+    public DcganDiscriminator? Discriminator => Networks.Discriminator;
 
     public required Device Device { get; init; }
 

@@ -25,7 +25,12 @@ internal interface ITrainingCallback
     }
 }
 
-/// <summary>Measures the reconstruction loss on the held-back normal images after every epoch.</summary>
+/// <summary>
+/// Measures the validation loss on the held-back normal images after every epoch: the reconstruction loss,
+/// or with synthetic anomalies what training minimises — the generator's loss (L2, + 1 − SSIM with
+/// restoration) on the images with anomalies painted by a fixed seed (the same every epoch), plus the
+/// discriminative head's focal loss on them.
+/// </summary>
 internal sealed class ValidationLossCallback : ITrainingCallback
 {
     public void OnEpochEnd(TrainingRun run)
@@ -35,21 +40,32 @@ internal sealed class ValidationLossCallback : ITrainingCallback
             return;
         }
 
-        run.Generator.eval();
+        run.Networks.Train(false);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        var options = run.Options;
+        var synthesis = options.SynthesisesAnomalies() ? new AnomalySynthesis(options.Training) : null;
+        var random = synthesis is null ? null : new Random(DaadTrainer.SynthesisSeed(options.Seed, 0));
+        bool restoration = options.EffectiveRestoration();
         var sum = zeros(1, dtype: float64, device: run.Device);
-        foreach (var x in run.Reader.Tensors(run.ValidationIndices, run.Options.Training.BatchSize, run.Device))
+        foreach (var x in run.Reader.Tensors(run.ValidationIndices, options.Training.BatchSize, run.Device))
         {
             using var batchScope = NewDisposeScope();
-            var recon = run.Generator.call(x);
+            var batch = AnomalySynthesis.Prepare(synthesis, restoration, x, random);
+            var recon = run.Generator.call(batch.Input);
+            var loss = Losses.Generator(batch.Target, recon, restoration);
+            if (run.Networks.Head is { } head && batch.Masks is not null)
+            {
+                loss = ScalarMath.Sum(loss, Losses.Focal(head.call(batch.Input, recon), batch.Masks));
+            }
+
             using var count = ((double)x.shape[0]).ToScalar();
-            sum.add_(Losses.Reconstruction(x, recon).to(float64).mul(count), ScalarMath.One);
+            sum.add_(loss.to(float64).mul(count), ScalarMath.One);
         }
 
-        double loss = sum.item<double>() / run.ValidationIndices.Length;
-        run.UpdateLastEpoch(run.LastEpoch with { ValidationLoss = loss });
-        run.Generator.train();
+        double value = sum.item<double>() / run.ValidationIndices.Length;
+        run.UpdateLastEpoch(run.LastEpoch with { ValidationLoss = value });
+        run.Networks.Train(true);
     }
 }
 
@@ -97,22 +113,8 @@ internal sealed class BestEpochCallback : ITrainingCallback
         run.Logger.LogInformation("Kept the weights of epoch {Epoch} (lowest validation loss {Loss:G5}).", run.State.BestEpoch, run.State.BestValidationLoss);
     }
 
-    /// <summary>The generator's and discriminator's state dictionaries, keyed <c>g.…</c> and <c>d.…</c>.</summary>
-    internal static IEnumerable<(string Key, Tensor Value)> StateOf(TrainingRun run)
-    {
-        foreach (var (k, v) in run.Generator.state_dict())
-        {
-            yield return ("g." + k, v);
-        }
-
-        if (run.Discriminator is not null)
-        {
-            foreach (var (k, v) in run.Discriminator.state_dict())
-            {
-                yield return ("d." + k, v);
-            }
-        }
-    }
+    /// <summary>Every network's state dictionary, keyed <c>g.…</c>, <c>d.…</c> and <c>h.…</c>.</summary>
+    internal static IEnumerable<(string Key, Tensor Value)> StateOf(TrainingRun run) => run.Networks.State();
 
     private static Dictionary<string, Tensor> Snapshot(TrainingRun run)
     {
@@ -162,7 +164,7 @@ internal sealed class CheckpointCallback : ITrainingCallback
         }
 
         var h = header(run.State);
-        AtomicFile.Write(path, s => ModelFile.Write(s, h, run.Generator, run.Discriminator, run.GeneratorOptimizer, run.DiscriminatorOptimizer, run.State.BestWeights));
+        AtomicFile.Write(path, s => ModelFile.Write(s, h, run.Networks, run.Optimizers, run.State.BestWeights));
         run.Logger.LogInformation("Checkpoint written to {Path} after epoch {Epoch}.", path, run.Epoch);
     }
 }
@@ -185,6 +187,7 @@ internal sealed class ProgressCallback : ITrainingCallback
         AdversarialLoss = step.Adversarial,
         AlignmentLoss = step.Alignment,
         DiscriminatorLoss = step.Discriminator,
+        HeadLoss = step.Head,
         ImagesPerSecond = run.ImagesSeen / Math.Max(run.Clock.Elapsed.TotalSeconds, 1e-9),
         Elapsed = run.Clock.Elapsed,
         EstimatedRemaining = Remaining(run),
@@ -203,6 +206,7 @@ internal sealed class ProgressCallback : ITrainingCallback
             Loss = record.Loss,
             ReconstructionLoss = record.ReconstructionLoss,
             DiscriminatorLoss = record.DiscriminatorLoss,
+            HeadLoss = record.HeadLoss,
             ValidationLoss = record.ValidationLoss,
             EndOfEpoch = true,
             ImagesPerSecond = run.ImagesSeen / Math.Max(run.Clock.Elapsed.TotalSeconds, 1e-9),

@@ -10,6 +10,10 @@ namespace DivideAssemble.Training;
 /// reconstruction. DAAD+ runs three discriminator passes per step: D(x) once (its logits for the
 /// discriminator loss, its features — detached — for the alignment loss), D(x̂) for the generator, and
 /// D(x̂.detach()) for the discriminator.
+/// With synthetic anomalies (<see cref="DaadOptions.SynthesisesAnomalies"/>) the generator reads the corrupted
+/// batch x_a: with restoration it is asked for the clean x and L_rec becomes L2 + (1 − SSIM); the
+/// discriminator still sees the clean x as real. A discriminative head then learns the anomaly masks from
+/// x_a and the detached x̂ with the focal loss (its own optimiser; no gradient reaches the generator).
 /// </summary>
 /// <remarks>
 /// The step never waits for the device until its very end: whether the losses and gradients are
@@ -22,30 +26,46 @@ internal sealed class TrainingStep
     private readonly TrainingOptions options;
     private readonly DaadGenerator generator;
     private readonly DcganDiscriminator? discriminator;
+    private readonly DiscriminativeHead? head;
     private readonly AdamOptimizer generatorOptimizer;
     private readonly AdamOptimizer? discriminatorOptimizer;
+    private readonly AdamOptimizer? headOptimizer;
+    private readonly AnomalySynthesis? synthesis;
+    private readonly bool restoration;
 
-    public TrainingStep(TrainingOptions options, DaadGenerator generator, DcganDiscriminator? discriminator, AdamOptimizer generatorOptimizer, AdamOptimizer? discriminatorOptimizer)
+    public TrainingStep(DaadOptions options, DaadGenerator generator, DcganDiscriminator? discriminator, DiscriminativeHead? head, AdamOptimizer generatorOptimizer, AdamOptimizer? discriminatorOptimizer, AdamOptimizer? headOptimizer)
     {
-        this.options = options;
+        this.options = options.Training;
         this.generator = generator;
         this.discriminator = discriminator;
+        this.head = head;
         this.generatorOptimizer = generatorOptimizer;
         this.discriminatorOptimizer = discriminatorOptimizer;
+        this.headOptimizer = headOptimizer;
+        restoration = options.EffectiveRestoration();
+        synthesis = options.SynthesisesAnomalies() ? new AnomalySynthesis(options.Training) : null;
     }
 
-    /// <summary>Runs the step on a batch already on the models' device; returns the losses, or which guard tripped (then nothing was updated).</summary>
-    public StepOutcome Run(Tensor x)
+    /// <summary>Gets a value indicating whether the step paints synthetic anomalies (and so needs a <see cref="Random"/>).</summary>
+    public bool Synthesises => synthesis is not null;
+
+    /// <summary>
+    /// Runs the step on a batch already on the models' device; <paramref name="random"/> draws the synthetic
+    /// anomalies when the step paints them. Returns the losses, or which guard tripped (then nothing was updated).
+    /// </summary>
+    public StepOutcome Run(Tensor x, Random? random = null)
     {
         using var scope = NewDisposeScope();
+        var batch = AnomalySynthesis.Prepare(synthesis, restoration, x, random);
         Tensor? realLogits = null, realFeatures = null;
         if (discriminator is not null)
         {
-            (realLogits, realFeatures) = discriminator.call(x);
+            (realLogits, realFeatures) = discriminator.call(batch.Target);
         }
 
-        var recon = generator.call(x);
-        var rec = Losses.Reconstruction(x, recon);
+        var recon = generator.call(batch.Input);
+        var rec = Losses.Generator(batch.Target, recon, restoration);
+
         var loss = ScalarMath.Mul(rec, options.ReconstructionWeight);
         Tensor? adv = null, ali = null;
         if (discriminator is not null)
@@ -61,60 +81,91 @@ internal sealed class TrainingStep
         var generatorLossFinite = loss.isfinite();
         var generatorGradientsFinite = GradientsFinite(generatorOptimizer);
         var apply = generatorLossFinite.logical_and(generatorGradientsFinite);
-
-        Tensor? dLoss = null, dLossFinite = null, dGradientsFinite = null;
-        if (discriminator is not null && discriminatorOptimizer is not null)
-        {
-            discriminatorOptimizer.ZeroGrad();
-            var (fakeLogits, _) = discriminator.call(recon.detach());
-            dLoss = Losses.Discriminator(realLogits!, fakeLogits);
-            dLoss.backward();
-            dLossFinite = dLoss.isfinite();
-            dGradientsFinite = GradientsFinite(discriminatorOptimizer);
-            var applyDiscriminator = apply.logical_and(dLossFinite).logical_and(dGradientsFinite);
-            generatorOptimizer.Step(apply);
-            discriminatorOptimizer.Step(applyDiscriminator);
-        }
-        else
-        {
-            generatorOptimizer.Step(apply);
-        }
+        var (dLoss, dLossFinite, dGradientsFinite) = DiscriminatorPass(realLogits, recon, apply);
+        var (hLoss, hLossFinite, hGradientsFinite) = HeadPass(batch, recon, apply);
 
         // The step's only read-back: losses and guard flags in one copy.
         var none = zeros(1, device: x.device).squeeze();
         var values = stack(new[]
         {
-            loss.detach(), rec.detach(), adv?.detach() ?? none, ali?.detach() ?? none, dLoss?.detach() ?? none,
+            loss.detach(), rec.detach(), adv?.detach() ?? none, ali?.detach() ?? none, dLoss?.detach() ?? none, hLoss?.detach() ?? none,
             generatorLossFinite.to(float32), generatorGradientsFinite.to(float32),
             dLossFinite?.to(float32) ?? ones_like(none), dGradientsFinite?.to(float32) ?? ones_like(none),
+            hLossFinite?.to(float32) ?? ones_like(none), hGradientsFinite?.to(float32) ?? ones_like(none),
         }).to(float32).cpu().data<float>().ToArray();
 
-        string? problem = values[5] == 0 ? $"the generator loss is {values[0]}"
-            : values[6] == 0 ? "the generator's gradients are not finite"
-            : values[7] == 0 ? $"the discriminator loss is {values[4]}"
-            : values[8] == 0 ? "the discriminator's gradients are not finite"
+        string? problem = values[6] == 0 ? $"the generator loss is {values[0]}"
+            : values[7] == 0 ? "the generator's gradients are not finite"
+            : values[8] == 0 ? $"the discriminator loss is {values[4]}"
+            : values[9] == 0 ? "the discriminator's gradients are not finite"
+            : values[10] == 0 ? $"the discriminative head's loss is {values[5]}"
+            : values[11] == 0 ? "the discriminative head's gradients are not finite"
             : null;
         if (problem is not null)
         {
             generatorOptimizer.UndoStepCount();
             discriminatorOptimizer?.UndoStepCount();
+            headOptimizer?.UndoStepCount();
         }
 
         bool plus = discriminator is not null;
-        return new StepOutcome(values[0], values[1], plus ? values[2] : null, plus ? values[3] : null, plus ? values[4] : null, problem);
+        return new StepOutcome(values[0], values[1], plus ? values[2] : null, plus ? values[3] : null, plus ? values[4] : null, problem)
+        {
+            Head = head is null ? null : values[5],
+        };
+    }
+
+    /// <summary>DAAD+: the discriminator learns to tell the target from the detached reconstruction; every update applies only where all guards hold.</summary>
+    private (Tensor? Loss, Tensor? LossFinite, Tensor? GradientsFinite) DiscriminatorPass(Tensor? realLogits, Tensor recon, Tensor apply)
+    {
+        if (discriminator is null || discriminatorOptimizer is null)
+        {
+            generatorOptimizer.Step(apply);
+            return (null, null, null);
+        }
+
+        discriminatorOptimizer.ZeroGrad();
+        var (fakeLogits, _) = discriminator.call(recon.detach());
+        var dLoss = Losses.Discriminator(realLogits!, fakeLogits);
+        dLoss.backward();
+        var dLossFinite = dLoss.isfinite();
+        var dGradientsFinite = GradientsFinite(discriminatorOptimizer);
+        generatorOptimizer.Step(apply);
+        discriminatorOptimizer.Step(apply.logical_and(dLossFinite).logical_and(dGradientsFinite));
+        return (dLoss, dLossFinite, dGradientsFinite);
+    }
+
+    /// <summary>The head learns the synthetic anomalies' masks from the corrupted input and its (detached) reconstruction, with the focal loss.</summary>
+    private (Tensor? Loss, Tensor? LossFinite, Tensor? GradientsFinite) HeadPass(TrainingBatch batch, Tensor recon, Tensor apply)
+    {
+        if (head is null || headOptimizer is null || batch.Masks is null)
+        {
+            return (null, null, null);
+        }
+
+        headOptimizer.ZeroGrad();
+        var hLoss = Losses.Focal(head.call(batch.Input, recon.detach()), batch.Masks);
+        hLoss.backward();
+        var hLossFinite = hLoss.isfinite();
+        var hGradientsFinite = GradientsFinite(headOptimizer);
+        headOptimizer.Step(apply.logical_and(hLossFinite).logical_and(hGradientsFinite));
+        return (hLoss, hLossFinite, hGradientsFinite);
     }
 
     /// <summary>
     /// Times <paramref name="steps"/> training steps on <paramref name="batch"/> (seconds each) with fresh
     /// optimisers; the steps change the weights, so call it on a throw-away model.
     /// </summary>
-    public static double[] Time(TrainingOptions training, DaadGenerator generator, DcganDiscriminator? discriminator, Tensor batch, int steps, CancellationToken cancellationToken)
+    public static double[] Time(DaadOptions options, DaadGenerator generator, DcganDiscriminator? discriminator, DiscriminativeHead? head, Tensor batch, int steps, CancellationToken cancellationToken)
     {
-        using var optG = Optimizers.ForGenerator(training, generator);
-        using var optD = Optimizers.ForDiscriminator(training, discriminator);
-        var step = new TrainingStep(training, generator, discriminator, optG, optD);
+        using var optG = Optimizers.ForGenerator(options.Training, generator);
+        using var optD = Optimizers.ForDiscriminator(options.Training, discriminator);
+        using var optH = Optimizers.ForHead(options.Training, head);
+        var step = new TrainingStep(options, generator, discriminator, head, optG, optD, optH);
+        var random = new Random(options.Seed);
         generator.train();
         discriminator?.train();
+        head?.train();
         var times = new double[steps];
         try
         {
@@ -123,7 +174,7 @@ internal sealed class TrainingStep
                 cancellationToken.ThrowIfCancellationRequested();
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 using var scope = NewDisposeScope();
-                step.Run(batch);
+                step.Run(batch, random);
                 times[i] = clock.Elapsed.TotalSeconds;
             }
         }
@@ -131,6 +182,7 @@ internal sealed class TrainingStep
         {
             generator.eval();
             discriminator?.eval();
+            head?.eval();
         }
 
         return times;
@@ -145,4 +197,8 @@ internal sealed class TrainingStep
 }
 
 /// <summary>The losses of one step, or the guard that tripped (then the step changed no weight).</summary>
-internal readonly record struct StepOutcome(double Total, double Reconstruction, double? Adversarial, double? Alignment, double? Discriminator, string? Problem);
+internal readonly record struct StepOutcome(double Total, double Reconstruction, double? Adversarial, double? Alignment, double? Discriminator, string? Problem)
+{
+    /// <summary>Gets the discriminative head's focal loss (<see langword="null"/> without a head).</summary>
+    public double? Head { get; init; }
+}

@@ -37,7 +37,7 @@ internal static class Soak
         try
         {
             int size = options.Network.ImageSize;
-            var files = dataFolder is null ? WriteSyntheticPngs(work, 32, size, options.Network.Channels) : Datasets.ImageFiles(dataFolder, recursive: true).ToList();
+            var files = dataFolder is null ? WriteSyntheticPngs(work, 32, size, options.Network.ResolvedChannels) : Datasets.ImageFiles(dataFolder, recursive: true).ToList();
             if (files.Count == 0)
             {
                 throw new InvalidDataException($"The folder '{dataFolder}' holds no PNG, JPEG or BMP images to soak with.");

@@ -3,6 +3,8 @@ namespace DivideAssemble;
 /// <summary>The outcome of scoring one image.</summary>
 public sealed record AnomalyResult
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+
     /// <summary>Gets the combined anomaly score A(x) (eq. 7, normalised; higher is more anomalous).</summary>
     public required double Score { get; init; }
 

@@ -100,6 +100,26 @@ public sealed class DaadOptions
     /// <summary>Returns the weight w of the head's score: 0 without a head; <see cref="ScoringOptions.HeadWeight"/> when set; else 1.</summary>
     public double EffectiveHeadWeight() => !Network.HasHead ? 0 : Scoring.HeadWeight ?? 1;
 
+    /// <summary>Describes the options in one line: variant, input, division, memory, head, training length, scoring and seed.</summary>
+    /// <returns>The line.</returns>
+    public override string ToString()
+    {
+        var n = Network;
+        string division;
+        try
+        {
+            division = n.DescribeDivision();
+        }
+        catch (ArgumentException)
+        {
+            division = "invalid";
+        }
+
+        return string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"{n.Variant} {(n.Channels is { } c ? c.ToString(System.Globalization.CultureInfo.InvariantCulture) : "C")}×{n.ImageSize}×{n.ImageSize}, depth {n.Depth}, division {division}, N = {n.MemoryItems}, T = {n.MemoryTemperature}, head {(n.HeadWidth is { } w ? w.ToString(System.Globalization.CultureInfo.InvariantCulture) : "auto")}, restoration {(Training.Restoration is { } r ? (r ? "on" : "off") : "auto")}, {Training.Epochs} epochs of batch {Training.BatchSize}, {Scoring.Residual} residual with {Scoring.Pooling} pooling, {Device}, seed {Seed}");
+    }
+
     /// <summary>Returns a deep copy.</summary>
     public DaadOptions Clone() => new()
     {

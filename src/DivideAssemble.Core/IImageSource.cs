@@ -19,6 +19,13 @@ public interface IImageSource
     /// </summary>
     /// <exception cref="InvalidDataException">The image cannot be read; the message names it.</exception>
     void Read(int index, int channels, int size, Span<float> destination);
+
+    /// <summary>
+    /// Returns the channels the images are stored with — 1 for grey, 3 for colour (alpha is not counted) —
+    /// or <see langword="null"/> when the source cannot tell; a detector whose channels are unset takes them from here.
+    /// </summary>
+    /// <returns>The channel count, or <see langword="null"/>.</returns>
+    int? StoredChannels() => null;
 }
 
 /// <summary>An image source whose images carry a label (0 normal, 1 anomalous) and optionally a ground-truth defect mask.</summary>
@@ -43,4 +50,7 @@ public interface ILabeledImageSource : IImageSource
 /// <param name="Width">Width in pixels.</param>
 /// <param name="Height">Height in pixels.</param>
 /// <param name="Pixels">Row-major values, true where the pixel is a defect.</param>
-public sealed record BinaryMask(int Width, int Height, bool[] Pixels);
+public sealed record BinaryMask(int Width, int Height, bool[] Pixels)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+}

@@ -161,6 +161,8 @@ public static class ImageSources
         public string GetName(int index) => source.GetName(indices[index]);
 
         public void Read(int index, int channels, int size, Span<float> destination) => source.Read(indices[index], channels, size, destination);
+
+        public int? StoredChannels() => source.StoredChannels();
     }
 
     private sealed class ImageListSource : IImageSource
@@ -175,5 +177,7 @@ public static class ImageSources
 
         public void Read(int index, int channels, int size, Span<float> destination) =>
             ImagePreprocessing.ToModelInput(images[index], channels, size, destination);
+
+        public int? StoredChannels() => images.Length == 0 ? null : Math.Min(images[0].Channels, 3);
     }
 }

@@ -47,6 +47,46 @@ internal static class ModelInput
         return results;
     }
 
+    /// <summary>How far outside [-1, 1] a value may lie before an image is refused (resampling overshoots by a little).</summary>
+    public const float RangeTolerance = 0.01f;
+
+    /// <summary>Per image of a batch of <paramref name="count"/> images, its smallest and largest value.</summary>
+    public static (float Min, float Max)[] Ranges(ReadOnlySpan<float> data, int count)
+    {
+        int length = data.Length / Math.Max(1, count);
+        var ranges = new (float, float)[count];
+        for (int i = 0; i < count; i++)
+        {
+            var image = data.Slice(i * length, length);
+            float min = float.PositiveInfinity, max = float.NegativeInfinity;
+            foreach (float v in image)
+            {
+                min = Math.Min(min, v);
+                max = Math.Max(max, v);
+            }
+
+            ranges[i] = (min, max);
+        }
+
+        return ranges;
+    }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first image with values outside [-1, 1] (beyond <see cref="RangeTolerance"/>) and saying how to scale it.</summary>
+    /// <exception cref="ArgumentException">An image holds values outside [-1, 1].</exception>
+    public static void ThrowIfOutOfRange(ReadOnlySpan<(float Min, float Max)> ranges, string parameter)
+    {
+        for (int i = 0; i < ranges.Length; i++)
+        {
+            var (min, max) = ranges[i];
+            if (min < -1 - RangeTolerance || max > 1 + RangeTolerance)
+            {
+                throw new ArgumentException(
+                    string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Image {i} of the batch (of {ranges.Length}) holds values from {min:G4} to {max:G4}; the model takes images scaled to [-1, 1]: divide 8-bit pixels by 127.5 and subtract 1, or score FloatImages or files, which are converted."),
+                    parameter);
+            }
+        }
+    }
+
     /// <summary>Per image of a batch of <paramref name="count"/> images, whether every value is finite.</summary>
     public static bool[] FiniteImages(ReadOnlySpan<float> data, int count)
     {

@@ -151,6 +151,8 @@ public static class ModelMetadata
 /// <param name="Order">The order of the steps.</param>
 public sealed record PreprocessingContract(int Channels, int Size, string Layout, double[] ValueRange, string Scale, string ChannelConversion, string Resize, string Order)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+
     /// <summary>The contract of <see cref="ImagePreprocessing"/> for a model of <paramref name="channels"/>×<paramref name="size"/>×<paramref name="size"/>.</summary>
     public static PreprocessingContract For(int channels, int size) => new(
         channels,

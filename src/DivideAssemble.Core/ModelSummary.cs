@@ -27,7 +27,7 @@ public static class ModelSummary
         var n = options.Network;
         var lines = new List<string>
         {
-            string.Create(CultureInfo.InvariantCulture, $"{n.Variant} generator, {n.Channels}×{n.ImageSize}×{n.ImageSize} input, depth {n.Depth}, {generatorParameters:N0} parameters"),
+            string.Create(CultureInfo.InvariantCulture, $"{n.Variant} generator, {(n.Channels is { } channels ? channels.ToString(CultureInfo.InvariantCulture) : "C (from the training images)")}×{n.ImageSize}×{n.ImageSize} input, depth {n.Depth}, {generatorParameters:N0} parameters"),
         };
         lines.AddRange(n.PlanScales().Select(p => "  " + p + (p.HasMemory ? string.Create(CultureInfo.InvariantCulture, $", N={n.MemoryItems}") : string.Empty)));
         if (n.HasDiscriminator)

@@ -24,10 +24,18 @@ public sealed class NetworkOptions
     [Range(8, 4096)]
     public int ImageSize { get; set; } = 128;
 
-    /// <summary>Gets or sets the number of image channels (1 for grey, 3 for RGB).</summary>
-    /// <value>The default value is 3.</value>
+    /// <summary>
+    /// Gets or sets the number of image channels (1 for grey, 3 for RGB); <see langword="null"/> takes them from
+    /// the training images when the detector first trains (1 when they are grey, 3 when they are in colour).
+    /// </summary>
+    /// <value>The default value is <see langword="null"/> (from the data).</value>
     [Range(1, 4)]
-    public int Channels { get; set; } = 3;
+    public int? Channels { get; set; }
+
+    /// <summary>Gets <see cref="Channels"/> once it is known.</summary>
+    /// <exception cref="InvalidOperationException">The channels are still to come from the training images.</exception>
+    [JsonIgnore]
+    public int ResolvedChannels => Channels ?? throw new InvalidOperationException("NetworkOptions.Channels is not known yet: it comes from the training images when the detector first trains (or set it).");
 
     /// <summary>Gets or sets the number of stride-2 encoder stages L (and decoder stages).</summary>
     /// <value>The default value is 4.</value>

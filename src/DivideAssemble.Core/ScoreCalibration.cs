@@ -22,6 +22,8 @@ public sealed record ScoreCalibration(
     int ImageCount,
     bool FromHeldOutImages)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+
     private const int MaxCalibrationPixels = 4_000_000;
 
     /// <summary>

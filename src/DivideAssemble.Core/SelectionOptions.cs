@@ -142,6 +142,8 @@ public sealed record SelectionReport(
     double SelectionSeconds,
     IReadOnlyList<string> SkippedForBudget)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+
     /// <summary>Gets the row of the settings selection started from (<see langword="null"/> when they were not among the candidates).</summary>
     public SelectionCandidate? Configured { get; init; }
 

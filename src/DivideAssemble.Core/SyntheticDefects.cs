@@ -75,6 +75,9 @@ public sealed class SyntheticDefects : ILabeledImageSource
     public int Count => normals.Count + defects.Length;
 
     /// <inheritdoc />
+    public int? StoredChannels() => normals.StoredChannels();
+
+    /// <inheritdoc />
     public bool HasMasks => true;
 
     /// <summary>Returns the kind and contrast of the defect of image <paramref name="index"/> (for the anomalous half).</summary>

@@ -83,7 +83,10 @@ public sealed record TrainingSummary(
     ScoreCalibration Calibration,
     int TrainingImages,
     int ValidationImages,
-    IReadOnlyDictionary<int, double> AddressingEntropy);
+    IReadOnlyDictionary<int, double> AddressingEntropy)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+}
 
 /// <summary>Thrown when a loss or gradient becomes NaN or infinite; training stops before the weights are updated.</summary>
 public sealed class TrainingDivergedException : Exception

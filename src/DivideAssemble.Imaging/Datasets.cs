@@ -6,6 +6,8 @@ namespace DivideAssemble.Imaging;
 /// <param name="Description">What was loaded and how it was split (for people; code reads the typed properties).</param>
 public sealed record AnomalyDataset(IImageSource Train, ILabeledImageSource Test, string Description)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+
     /// <summary>Gets the layout the data set was read from.</summary>
     public required DatasetFormat Format { get; init; }
 

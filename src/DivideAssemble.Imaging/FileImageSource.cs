@@ -9,6 +9,7 @@ public sealed class FileImageSource : ILabeledImageSource
     private readonly string[] paths;
     private readonly int[] labels;
     private readonly string?[]? masks;
+    private int? storedChannels;
 
     /// <summary>Creates a source over files.</summary>
     /// <param name="paths">Image files.</param>
@@ -40,6 +41,25 @@ public sealed class FileImageSource : ILabeledImageSource
 
     /// <inheritdoc />
     public int Count => paths.Length;
+
+    /// <inheritdoc />
+    /// <remarks>Decodes the first image once: 1 when it is grey, 3 otherwise (null for an empty source or an unreadable first image).</remarks>
+    public int? StoredChannels()
+    {
+        if (storedChannels is null && paths.Length > 0)
+        {
+            try
+            {
+                storedChannels = ImageDecoder.Decode(paths[0]).IsGrey ? 1 : 3;
+            }
+            catch (InvalidDataException)
+            {
+                return null;
+            }
+        }
+
+        return storedChannels;
+    }
 
     /// <inheritdoc />
     public bool HasMasks => masks is not null;

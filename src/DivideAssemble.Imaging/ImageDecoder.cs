@@ -9,6 +9,8 @@ namespace DivideAssemble.Imaging;
 /// <param name="IsGrey">Whether the file was single-channel.</param>
 public sealed record DecodedImage(int Width, int Height, byte[] Rgba, bool IsGrey)
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+
     /// <summary>
     /// Converts the pixels to the shared float layout (<see cref="FloatImage"/>, values v/127.5 − 1):
     /// one channel for a grey file, RGBA (alpha kept; models without alpha drop it) otherwise.

@@ -46,7 +46,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
     public int ImageSize => file.Options.Network.ImageSize;
 
     /// <inheritdoc />
-    public int Channels => file.Options.Network.Channels;
+    public int Channels => file.Options.Network.ResolvedChannels;
 
     /// <inheritdoc />
     public ScoreCalibration? Calibration => calibration;
@@ -110,6 +110,10 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
             throw;
         }
     }
+
+    /// <summary>Describes the scorer in one line: its file, options and threshold.</summary>
+    /// <returns>The line.</returns>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"OnnxAnomalyScorer '{Path}': {file.Options}; threshold {calibration.Threshold:G5}");
 
     /// <summary>Returns the model's description, as <c>daad info</c> prints it for a <c>.daad</c> file.</summary>
     public string Summary() => ModelSummary.Describe(file.Options, file.GeneratorParameters, file.DiscriminatorParameters, calibration, file.Selection);
@@ -175,6 +179,7 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         ObjectDisposedException.ThrowIf(disposed, this);
         int c = Channels, s = ImageSize;
         ModelInput.ThrowIfNotFinite(ModelInput.FiniteImages(batch.AsSpan(0, count * c * s * s), count), "images");
+        ModelInput.ThrowIfOutOfRange(ModelInput.Ranges(batch.AsSpan(0, count * c * s * s), count), "images");
         using var input = OrtValue.CreateTensorValueFromMemory(batch, new long[] { count, c, s, s });
         using var runOptions = new RunOptions();
         using var outputs = session.Run(runOptions, new[] { ModelMetadata.InputName }, new[] { input }, outputNames);

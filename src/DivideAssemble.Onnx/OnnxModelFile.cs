@@ -69,6 +69,11 @@ internal sealed class OnnxModelFile
             throw new InvalidDataException($"{name} is empty, not an ONNX model.");
         }
 
+        if (Hosting.ModelFiles.IsDaadModel(bytes))
+        {
+            throw new InvalidDataException($"{name} is a DivideAssemble model file (.daad), not an exported ONNX model: load it with AnomalyDetector.Load (package DivideAssemble), or export it first with AnomalyDetector.ExportOnnx or daad export.");
+        }
+
         try
         {
             file.Parse(bytes, folder);

@@ -55,7 +55,7 @@ internal static class OnnxSignature
             throw new InvalidDataException($"{file.Name} has inputs [{string.Join(", ", inputs)}] (ModelProto.graph.input); a DivideAssemble model takes one input '{ModelMetadata.InputName}'.");
         }
 
-        Expect(file, "input", ModelMetadata.InputName, session.InputMetadata[ModelMetadata.InputName], net.Channels, net.ImageSize, net.ImageSize);
+        Expect(file, "input", ModelMetadata.InputName, session.InputMetadata[ModelMetadata.InputName], net.ResolvedChannels, net.ImageSize, net.ImageSize);
         var expected = ExpectedOutputs(options);
         if (!outputs.SequenceEqual(expected))
         {
@@ -67,7 +67,7 @@ internal static class OnnxSignature
             long[] dims = name switch
             {
                 ModelMetadata.MapsOutput => new long[] { net.ImageSize, net.ImageSize },
-                ModelMetadata.ReconstructionsOutput => new long[] { net.Channels, net.ImageSize, net.ImageSize },
+                ModelMetadata.ReconstructionsOutput => new long[] { net.ResolvedChannels, net.ImageSize, net.ImageSize },
                 _ => Array.Empty<long>(),
             };
             Expect(file, "output", name, session.OutputMetadata[name], dims);

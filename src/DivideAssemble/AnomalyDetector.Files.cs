@@ -37,8 +37,8 @@ public sealed partial class AnomalyDetector
         var detector = new AnomalyDetector(header.Options, logger);
         try
         {
-            var optimizers = Optimizers.For(detector.options.Training, detector.networks);
-            var best = ModelFile.ReadBody(reader, name, header, detector.networks, optimizers);
+            var optimizers = Optimizers.For(detector.options.Training, detector.Networks);
+            var best = ModelFile.ReadBody(reader, name, header, detector.Networks, optimizers);
             header.Checkpoint.ReplaceBestWeights(best);
             var summary = detector.Train(normalImages, header.Checkpoint, checkpointPath, progress, optimizers, cancellationToken);
             return (detector, summary);
@@ -65,7 +65,7 @@ public sealed partial class AnomalyDetector
         ArgumentNullException.ThrowIfNull(stream);
         Read(() =>
         {
-            ModelFile.Write(stream, new ModelHeader { Options = options.Clone(), Calibration = Calibration, Trained = trained, Selection = Selection }, networks);
+            ModelFile.Write(stream, new ModelHeader { Options = options.Clone(), Calibration = Calibration, Trained = trained, Selection = Selection }, Networks);
             return 0;
         });
     }
@@ -123,10 +123,10 @@ public sealed partial class AnomalyDetector
         try
         {
             // Weights load on the CPU first, then move: a file saved on CUDA loads on a CPU-only machine.
-            ModelFile.ReadBody(reader, name, header, detector.networks);
+            ModelFile.ReadBody(reader, name, header, detector.Networks);
             if (header.Calibration is { } calibration)
             {
-                detector.scorer.UseCalibration(calibration);
+                detector.Scorer.UseCalibration(calibration);
             }
 
             detector.trained = header.Trained ?? header.Calibration is not null;

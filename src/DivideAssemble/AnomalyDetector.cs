@@ -28,11 +28,11 @@ namespace DivideAssemble;
 public sealed partial class AnomalyDetector : IAnomalyDetector
 {
     private readonly DaadOptions options;
-    private readonly ModelNetworks networks;
+    private ModelNetworks? networks;
     private readonly Device device;
     private readonly ILogger logger;
     private readonly ReaderWriterLockSlim gate = new(LockRecursionPolicy.NoRecursion);
-    private AnomalyScorer scorer;
+    private AnomalyScorer? scorer;
     private bool trained;
     private bool disposed;
 
@@ -59,18 +59,20 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
         net.WidthRatio ??= net.ResolvedWidthRatio;
         net.HeadWidth ??= net.ResolvedHeadWidth;
         this.options.Training.Restoration ??= this.options.EffectiveRestoration();
-        networks = TorchRandom.WithSeed(this.options.Seed, () => ModelNetworks.Build(net));
-        networks.To(device);
-        networks.Train(false);
-        scorer = new AnomalyScorer(generator, discriminator, head, this.options);
-        this.logger.LogDebug("Built {Summary}", generator.Summary());
+        if (net.Channels is not null)
+        {
+            BuildNetworks();
+        }
     }
+
+    /// <summary>Gets a value indicating whether the networks exist: they wait for the training images when <see cref="NetworkOptions.Channels"/> is unset.</summary>
+    internal bool IsBuilt => networks is not null;
 
     /// <inheritdoc />
     public DaadOptions Options => options.Clone();
 
     /// <inheritdoc />
-    public ScoreCalibration? Calibration => scorer.Calibration;
+    public ScoreCalibration? Calibration => scorer?.Calibration;
 
     /// <inheritdoc />
     public bool IsTrained => trained;
@@ -79,16 +81,17 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
     public int ImageSize => options.Network.ImageSize;
 
     /// <inheritdoc />
-    public int Channels => options.Network.Channels;
+    /// <remarks>0 until the channels are known: an unset <see cref="NetworkOptions.Channels"/> comes from the training images when <see cref="Fit"/> first runs.</remarks>
+    public int Channels => options.Network.Channels ?? 0;
 
     /// <summary>Gets the geometry of every scale: feature-map sizes, effective division ratios, capping.</summary>
-    public IReadOnlyList<ScalePlan> Scales => generator.Scales;
+    public IReadOnlyList<ScalePlan> Scales => options.Network.PlanScales();
 
     /// <summary>Gets the number of learnable parameters of the generator (memories included).</summary>
-    public long GeneratorParameterCount => generator.parameters().Sum(p => p.numel());
+    public long GeneratorParameterCount => networks?.Generator.parameters().Sum(p => p.numel()) ?? 0;
 
     /// <summary>Gets the number of learnable parameters of the discriminator (0 without one).</summary>
-    public long DiscriminatorParameterCount => discriminator?.parameters().Sum(p => p.numel()) ?? 0;
+    public long DiscriminatorParameterCount => networks?.Discriminator?.parameters().Sum(p => p.numel()) ?? 0;
 
     /// <summary>Gets the generator, for the library's tests and benchmarks only (users read <see cref="Scales"/> and the parameter counts).</summary>
     internal DaadGenerator Generator => generator;
@@ -100,13 +103,23 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
     internal DiscriminativeHead? Head => head;
 
     /// <summary>Gets the number of learnable parameters of the discriminative head (0 without one).</summary>
-    public long HeadParameterCount => head?.parameters().Sum(p => p.numel()) ?? 0;
+    public long HeadParameterCount => networks?.Head?.parameters().Sum(p => p.numel()) ?? 0;
 
-    private DaadGenerator generator => networks.Generator;
+    private ModelNetworks Networks => networks ?? throw NotBuilt();
 
-    private DcganDiscriminator? discriminator => networks.Discriminator;
+    private AnomalyScorer Scorer => scorer ?? throw NotBuilt();
 
-    private DiscriminativeHead? head => networks.Head;
+    private DaadGenerator generator => Networks.Generator;
+
+    private DcganDiscriminator? discriminator => Networks.Discriminator;
+
+    private DiscriminativeHead? head => Networks.Head;
+
+    /// <summary>Describes the detector in one line: its options, whether it is trained and its threshold.</summary>
+    /// <returns>The line.</returns>
+    public override string ToString() => disposed
+        ? "AnomalyDetector (disposed)"
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"AnomalyDetector: {options}; {(trained ? "trained" : "untrained")}, threshold {(Calibration is { } c ? c.Threshold.ToString("G5", System.Globalization.CultureInfo.InvariantCulture) : "none")}");
 
     /// <summary>Returns a summary of the model: variant, geometry, memories, parameter counts, scoring, calibration and selection (<see cref="ModelSummary"/>).</summary>
     public string Summary() => ModelSummary.Describe(options, GeneratorParameterCount, DiscriminatorParameterCount, Calibration, Selection);
@@ -120,6 +133,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
     /// </summary>
     internal double[] TimeTrainingSteps(IImageSource images, int steps, CancellationToken cancellationToken) => Write(() =>
     {
+        EnsureBuilt(images);
         var reader = new BatchReader(images, Channels, ImageSize);
         using var batch = reader.ToTensor(reader.ReadFloats(Enumerable.Range(0, Math.Min(images.Count, options.Training.BatchSize)).ToArray()), device);
         return TrainingStep.Time(options, generator, discriminator, head, batch, steps, cancellationToken);
@@ -142,137 +156,6 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
         ArgumentNullException.ThrowIfNull(normalImages);
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
         return Train(normalImages, new CheckpointState(), checkpointPath, progress, optimizers: null, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public IReadOnlyList<AnomalyResult> Score(Tensor images) => Read(() => scorer.Score(images));
-
-    /// <inheritdoc />
-    public AnomalyResult Score(FloatImage image) => Read(() => scorer.Score(image));
-
-    /// <inheritdoc />
-    public IReadOnlyList<AnomalyResult> Score(IReadOnlyList<FloatImage> images) => Read(() => scorer.Score(images));
-
-    /// <inheritdoc />
-    public IReadOnlyList<AnomalyResult> Score(IImageSource images, CancellationToken cancellationToken = default)
-    {
-        ObjectDisposedException.ThrowIf(disposed, this);
-        return ModelInput.ScoreAll(images, Channels, ImageSize, options.Training.BatchSize, (data, count) => Read(() => scorer.Score(data, count)), cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public ScoreCalibration Calibrate(IImageSource normalImages, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(normalImages);
-        return Write(() => scorer.Calibrate(normalImages, cancellationToken));
-    }
-
-    /// <inheritdoc />
-    public void UseCalibration(ScoreCalibration calibration)
-    {
-        ArgumentNullException.ThrowIfNull(calibration);
-        Write(() =>
-        {
-            scorer.UseCalibration(calibration);
-            return 0;
-        });
-    }
-
-    /// <summary>
-    /// Changes the scoring options (pooling, smoothing, residual filter, target rates) and recalibrates
-    /// on <paramref name="normalImages"/> (ideally ones training held back, see <see cref="HeldOutIndices"/>):
-    /// new scoring options change R(x), so the old calibration no longer applies.
-    /// </summary>
-    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The scoring options are invalid.</exception>
-    /// <exception cref="ArgumentException">The source is empty.</exception>
-    public ScoreCalibration ChangeScoring(ScoringOptions scoring, IImageSource normalImages, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(scoring);
-        ArgumentNullException.ThrowIfNull(normalImages);
-        var candidate = options.Clone();
-        candidate.Scoring = scoring.Clone();
-        ScoringRules.ThrowIfInvalid(candidate);
-        return Write(() =>
-        {
-            var next = new AnomalyScorer(generator, discriminator, head, candidate);
-            var calibration = next.Calibrate(normalImages, cancellationToken);
-            scorer = next;
-            options.Scoring = candidate.Scoring;
-            return calibration;
-        });
-    }
-
-    /// <summary>Returns the mean addressing entropy over log N of every memory scale on (up to a batch of) <paramref name="images"/>: 1 means reads are the bank's average, values near 0 mean each block reads a few items.</summary>
-    public IReadOnlyDictionary<int, double> AddressingEntropy(IImageSource images)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        var reader = new BatchReader(images, Channels, ImageSize);
-        var batch = Enumerable.Range(0, Math.Min(images.Count, options.Training.BatchSize)).ToArray();
-        if (batch.Length == 0)
-        {
-            return new Dictionary<int, double>();
-        }
-
-        return Read(() =>
-        {
-            using var scope = NewDisposeScope();
-            return generator.AddressingEntropy(reader.ToTensor(reader.ReadFloats(batch), device));
-        });
-    }
-
-    /// <summary>
-    /// Pools the maps of every image of <paramref name="images"/> with each scoring of <paramref name="variants"/>
-    /// (which differ from the detector's in pooling only), from one scoring pass: per variant the raw R of
-    /// every image (and with a discriminative head the raw H), and L and M when the score uses them.
-    /// <paramref name="onMaps"/> receives each image's index, its residual map, its head map (or
-    /// <see langword="null"/>) and the side.
-    /// </summary>
-    internal PooledScores ScorePoolings(IImageSource images, IReadOnlyList<ScoringOptions> variants, Action<int, float[], float[]?, int>? onMaps, CancellationToken cancellationToken) => Read(() =>
-    {
-        var methods = variants.Select(v => ScoringMethods.Current.Pooling(v.Pooling)).ToList();
-        var reader = new BatchReader(images, Channels, ImageSize);
-        var scores = new PooledScores(variants.Count, images.Count, discriminator is not null, options.EffectiveMemoryWeight() > 0, head is not null);
-        int size = ImageSize;
-        foreach (var batch in reader.Batches(Enumerable.Range(0, images.Count).ToArray(), options.Training.BatchSize, cancellationToken))
-        {
-            using var scope = NewDisposeScope();
-            var maps = scorer.ComputeMaps(reader.ToTensor(batch.Data, CPU), Calibration?.ResidualNormalisers, withHead: head is not null);
-            for (int v = 0; v < variants.Count; v++)
-            {
-                scores.Add(scores.Reconstruction[v], batch.Indices, methods[v].Pool(maps.Raw, maps.Smoothed, variants[v]));
-                if (maps.Head is not null)
-                {
-                    scores.Add(scores.Head![v], batch.Indices, methods[v].Pool(maps.Head, maps.HeadSmoothed!, variants[v]));
-                }
-            }
-
-            scores.Add(scores.Alignment, batch.Indices, maps.Alignment);
-            scores.Add(scores.Memory, batch.Indices, maps.MemoryDistance);
-            if (onMaps is not null)
-            {
-                var residual = maps.Smoothed.to(float32).cpu().contiguous().data<float>().ToArray();
-                var headMaps = maps.HeadSmoothed?.to(float32).cpu().contiguous().data<float>().ToArray();
-                for (int k = 0; k < batch.Indices.Count; k++)
-                {
-                    onMaps(batch.Indices[k], residual.AsSpan(k * size * size, size * size).ToArray(), headMaps?.AsSpan(k * size * size, size * size).ToArray(), size);
-                }
-            }
-        }
-
-        return scores;
-    });
-
-    /// <summary>Puts back scoring options and a calibration taken from this detector earlier (no recalibration).</summary>
-    internal void RestoreScoring(ScoringOptions scoring, ScoreCalibration? calibration)
-    {
-        var restored = options.Clone();
-        restored.Scoring = scoring.Clone();
-        Write(() =>
-        {
-            scorer = new AnomalyScorer(generator, discriminator, head, restored, calibration);
-            options.Scoring = restored.Scoring;
-            return 0;
-        });
     }
 
     /// <summary>
@@ -301,7 +184,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
                     : "The detector has no calibration to export: call Calibrate with normal images first.");
             }
 
-            return OnnxExporter.Export(path, networks, options, calibration, GeneratorParameterCount, DiscriminatorParameterCount, HeadParameterCount, externalThreshold, Selection);
+            return OnnxExporter.Export(path, Networks, options, calibration, GeneratorParameterCount, DiscriminatorParameterCount, HeadParameterCount, externalThreshold, Selection);
         });
     }
 
@@ -320,7 +203,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
         try
         {
             disposed = true;
-            networks.Dispose();
+            networks?.Dispose();
         }
         finally
         {
@@ -343,14 +226,15 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
 
         return Write(() =>
         {
-            using var owned = optimizers ?? Optimizers.For(options.Training, networks);
+            EnsureBuilt(images);
+            using var owned = optimizers ?? Optimizers.For(options.Training, Networks);
             try
             {
                 var (train, validation) = DaadTrainer.Split(images.Count, options.Training.ValidationFraction, options.Seed);
                 var run = new TrainingRun
                 {
                     Options = options,
-                    Networks = networks,
+                    Networks = Networks,
                     Optimizers = owned,
                     Device = device,
                     Reader = new BatchReader(images, Channels, ImageSize),
@@ -362,7 +246,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
                     InitialiseMemories = !trained && state.EpochsCompleted == 0 && options.Network.HasMemory && options.EffectiveMemoryInit() == MemoryInit.Samples,
                 };
                 var header = (CheckpointState s) => new ModelHeader { Options = options.Clone(), Calibration = Calibration, Checkpoint = s, Trained = true };
-                var trainer = new DaadTrainer(run, DaadTrainer.Callbacks(checkpointPath, header, progress, scorer));
+                var trainer = new DaadTrainer(run, DaadTrainer.Callbacks(checkpointPath, header, progress, Scorer));
                 try
                 {
                     return trainer.Run(cancellationToken);
@@ -378,6 +262,33 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
             }
         });
     }
+
+    /// <summary>Builds the networks and the scorer from the options (their channels known).</summary>
+    private void BuildNetworks()
+    {
+        var net = options.Network;
+        networks = TorchRandom.WithSeed(options.Seed, () => ModelNetworks.Build(net));
+        networks.To(device);
+        networks.Train(false);
+        scorer = new AnomalyScorer(networks.Generator, networks.Discriminator, networks.Head, options);
+        logger.LogDebug("Built {Summary}", networks.Generator.Summary());
+    }
+
+    /// <summary>Takes unset channels from the training images (1 grey, 3 colour; 3 when the source cannot tell), then builds the networks.</summary>
+    private void EnsureBuilt(IImageSource images)
+    {
+        if (networks is not null)
+        {
+            return;
+        }
+
+        options.Network.Channels = images.StoredChannels() ?? 3;
+        logger.LogInformation("Channels taken from the training images: {Channels}.", options.Network.Channels);
+        BuildNetworks();
+    }
+
+    private static InvalidOperationException NotBuilt() => new(
+        "The detector has no networks yet: NetworkOptions.Channels is unset, so they are built from the training images when Fit first runs. Call Fit, or set the channels (DaadBuilder.WithChannels).");
 
     private T Read<T>(Func<T> action)
     {
@@ -406,41 +317,6 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
         finally
         {
             gate.ExitWriteLock();
-        }
-    }
-}
-
-/// <summary>What <see cref="AnomalyDetector.ScorePoolings"/> returns: per scoring variant the raw R (and H) of every image, and L and M when the score uses them.</summary>
-internal sealed class PooledScores
-{
-    public PooledScores(int variants, int images, bool alignment, bool memory, bool head)
-    {
-        Reconstruction = Enumerable.Range(0, variants).Select(_ => new double[images]).ToList();
-        Head = head ? Enumerable.Range(0, variants).Select(_ => new double[images]).ToList() : null;
-        Alignment = alignment ? new double[images] : null;
-        Memory = memory ? new double[images] : null;
-    }
-
-    public IReadOnlyList<double[]> Reconstruction { get; }
-
-    public IReadOnlyList<double[]>? Head { get; }
-
-    public double[]? Alignment { get; }
-
-    public double[]? Memory { get; }
-
-    /// <summary>Copies a batch's values <c>[B]</c> into <paramref name="into"/> at the batch's image indices.</summary>
-    public void Add(double[]? into, IReadOnlyList<int> indices, Tensor? values)
-    {
-        if (into is null || values is null)
-        {
-            return;
-        }
-
-        var data = values.to(float64).cpu().data<double>().ToArray();
-        for (int k = 0; k < indices.Count; k++)
-        {
-            into[indices[k]] = data[k];
         }
     }
 }

@@ -100,7 +100,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
     public int ImageSize => options.Network.ImageSize;
 
     /// <inheritdoc />
-    public int Channels => options.Network.Channels;
+    public int Channels => options.Network.ResolvedChannels;
 
     /// <inheritdoc />
     public ScoreCalibration? Calibration { get; private set; }
@@ -248,12 +248,15 @@ public sealed class AnomalyScorer : IAnomalyScorer
         }
     }
 
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the first image that holds NaN or an infinity.</summary>
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first image that holds NaN or an infinity, or values outside [-1, 1].</summary>
     internal static void CheckFinite(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var perImage = isfinite(images).reshape(images.shape[0], -1).all(1).cpu();
-        ModelInput.ThrowIfNotFinite(perImage.data<bool>().ToArray(), nameof(images));
+        var flat = images.reshape(images.shape[0], -1);
+        ModelInput.ThrowIfNotFinite(isfinite(flat).all(1).cpu().data<bool>().ToArray(), nameof(images));
+        var min = flat.amin(new long[] { 1 }).to(float32).cpu().data<float>().ToArray();
+        var max = flat.amax(new long[] { 1 }).to(float32).cpu().data<float>().ToArray();
+        ModelInput.ThrowIfOutOfRange(min.Zip(max).ToArray(), nameof(images));
     }
 
     /// <summary>Computes raw scores, maps and reconstructions (CPU copies) without calibration.</summary>

@@ -39,7 +39,7 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
         int depth = this.options.Depth;
         bool skips = this.options.HasSkips;
         encoder = new ModuleList<nn.Module<Tensor, Tensor>>();
-        long inChannels = this.options.Channels;
+        long inChannels = this.options.ResolvedChannels;
         for (int i = 0; i < depth; i++)
         {
             long width = this.options.StageWidth(i);
@@ -69,7 +69,7 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
         }
 
         output = nn.Sequential(
-            ("conv", new SafeConv(this.options.StageWidth(0), this.options.Channels, 3, 1, 1, transposed: false)),
+            ("conv", new SafeConv(this.options.StageWidth(0), this.options.ResolvedChannels, 3, 1, 1, transposed: false)),
             ("tanh", nn.Tanh()));
 
         RegisterComponents();
@@ -193,7 +193,7 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
     {
         var lines = new List<string>
         {
-            $"{options.Variant} generator, {options.Channels}×{options.ImageSize}×{options.ImageSize} input, depth {options.Depth}, " +
+            $"{options.Variant} generator, {options.ResolvedChannels}×{options.ImageSize}×{options.ImageSize} input, depth {options.Depth}, " +
             $"{parameters().Sum(p => p.numel()):N0} parameters",
         };
         lines.AddRange(Scales.Select(p => "  " + p + (p.HasMemory ? $", N={options.MemoryItems}" : string.Empty)));
@@ -203,10 +203,10 @@ public sealed class DaadGenerator : nn.Module<Tensor, Tensor>
     private List<Tensor> Encode(Tensor input, int stages = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (input.dim() != 4 || input.shape[1] != options.Channels || input.shape[2] != options.ImageSize || input.shape[3] != options.ImageSize)
+        if (input.dim() != 4 || input.shape[1] != options.ResolvedChannels || input.shape[2] != options.ImageSize || input.shape[3] != options.ImageSize)
         {
             throw new ArgumentException(
-                $"Expected images of shape [B, {options.Channels}, {options.ImageSize}, {options.ImageSize}], got [{string.Join(", ", input.shape)}].",
+                $"Expected images of shape [B, {options.ResolvedChannels}, {options.ImageSize}, {options.ImageSize}], got [{string.Join(", ", input.shape)}].",
                 nameof(input));
         }
 

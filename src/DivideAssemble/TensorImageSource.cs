@@ -20,7 +20,7 @@ public sealed class TensorImageSource : ILabeledImageSource
     /// <summary>Copies <paramref name="images"/> (to managed memory) with optional labels.</summary>
     /// <param name="images">Images <c>[N, C, H, W]</c>, values in [-1, 1], C = 1, 3 or 4.</param>
     /// <param name="labels">Optional labels (0 normal, 1 anomalous), one per image.</param>
-    /// <exception cref="ArgumentException">The tensor is not 4-D, has another channel count, or the labels do not match it.</exception>
+    /// <exception cref="ArgumentException">The tensor is not 4-D, has another channel count, holds values outside [-1, 1] (the message says how to scale them), or the labels do not match it.</exception>
     public TensorImageSource(Tensor images, IReadOnlyList<int>? labels = null)
     {
         ArgumentNullException.ThrowIfNull(images);
@@ -48,6 +48,7 @@ public sealed class TensorImageSource : ILabeledImageSource
             pixels = count == 0 ? Array.Empty<float>() : cpu.data<float>().ToArray();
         }
 
+        ModelInput.ThrowIfOutOfRange(ModelInput.Ranges(pixels, count), nameof(images));
         this.labels = labels?.ToArray();
     }
 
@@ -56,6 +57,9 @@ public sealed class TensorImageSource : ILabeledImageSource
 
     /// <inheritdoc />
     public bool HasMasks => false;
+
+    /// <inheritdoc />
+    public int? StoredChannels() => Math.Min(channels, 3);
 
     /// <inheritdoc />
     public string GetName(int index) => $"#{index}";

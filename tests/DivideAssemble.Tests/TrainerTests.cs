@@ -129,7 +129,7 @@ public sealed class TrainerTests : TempFolderTest
             Networks = new DivideAssemble.Modules.ModelNetworks(detector.Generator, null, null),
             Optimizers = new AdamOptimizers(new AdamOptimizer(detector.Generator.parameters(), options.Training.LearningRate, 0.9, 0.999, 0), null, null),
             Device = CPU,
-            Reader = new BatchReader(source, options.Network.Channels, options.Network.ImageSize),
+            Reader = new BatchReader(source, options.Network.ResolvedChannels, options.Network.ImageSize),
             TrainIndices = train,
             ValidationIndices = validation,
             State = new CheckpointState(),

@@ -12,6 +12,8 @@ namespace DivideAssemble.Evaluation;
 /// </summary>
 public sealed record EvaluationReport
 {
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+
     /// <summary>Gets the image-level AUROC.</summary>
     public required double ImageAuroc { get; init; }
 

@@ -159,4 +159,7 @@ public static class Metrics
 /// <param name="FalsePositiveRates">False-positive rates, from 0 to 1.</param>
 /// <param name="TruePositiveRates">True-positive rates, from 0 to 1.</param>
 /// <param name="Thresholds">Thresholds (predict anomalous when score ≥ threshold); the first is +∞.</param>
-public sealed record RocCurve(IReadOnlyList<double> FalsePositiveRates, IReadOnlyList<double> TruePositiveRates, IReadOnlyList<double> Thresholds);
+public sealed record RocCurve(IReadOnlyList<double> FalsePositiveRates, IReadOnlyList<double> TruePositiveRates, IReadOnlyList<double> Thresholds)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);
+}

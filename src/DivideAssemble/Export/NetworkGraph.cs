@@ -68,7 +68,7 @@ internal sealed class NetworkGraph
             h = graph.Node("Relu", new[] { h });
         }
 
-        h = Conv("output.conv.conv", h, net.Channels, kernel: 3, stride: 1, pad: 1, transposed: false, bias: true);
+        h = Conv("output.conv.conv", h, net.ResolvedChannels, kernel: 3, stride: 1, pad: 1, transposed: false, bias: true);
         graph.NodeTo("Tanh", new[] { h }, new[] { ModelMetadata.ReconstructionsOutput });
     }
 

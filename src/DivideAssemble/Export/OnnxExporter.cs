@@ -143,7 +143,7 @@ internal sealed class OnnxExporter
         get
         {
             var net = options.Network;
-            return $"DivideAssemble {net.Variant}, {net.Channels}×{net.ImageSize}×{net.ImageSize}. Input 'images' [N, C, S, S] in [-1, 1] (preprocessing in metadata). Outputs: scores (calibrated A(x)), R, {(net.HasDiscriminator ? "L, " : string.Empty)}{(memoryWeight > 0 ? "M, " : string.Empty)}{(headWeight > 0 ? "H, " : string.Empty)}maps [N, S, S], reconstructions.";
+            return $"DivideAssemble {net.Variant}, {net.ResolvedChannels}×{net.ImageSize}×{net.ImageSize}. Input 'images' [N, C, S, S] in [-1, 1] (preprocessing in metadata). Outputs: scores (calibrated A(x)), R, {(net.HasDiscriminator ? "L, " : string.Empty)}{(memoryWeight > 0 ? "M, " : string.Empty)}{(headWeight > 0 ? "H, " : string.Empty)}maps [N, S, S], reconstructions.";
         }
     }
 
@@ -158,7 +158,7 @@ internal sealed class OnnxExporter
             new(ModelMetadata.CalibrationKey, ModelMetadata.CalibrationToJson(calibration)),
             new(ModelMetadata.ImageThresholdKey, (options.Scoring.Threshold ?? calibration.Threshold).ToString("R", CultureInfo.InvariantCulture)),
             new(ModelMetadata.PixelThresholdKey, calibration.PixelThreshold.ToString("R", CultureInfo.InvariantCulture)),
-            new(ModelMetadata.PreprocessingKey, JsonSerializer.Serialize(PreprocessingContract.For(net.Channels, net.ImageSize), ModelMetadata.Json)),
+            new(ModelMetadata.PreprocessingKey, JsonSerializer.Serialize(PreprocessingContract.For(net.ResolvedChannels, net.ImageSize), ModelMetadata.Json)),
             new(ModelMetadata.ParametersKey, parameters.Head > 0
                 ? string.Create(CultureInfo.InvariantCulture, $"{parameters.Generator},{parameters.Discriminator},{parameters.Head}")
                 : string.Create(CultureInfo.InvariantCulture, $"{parameters.Generator},{parameters.Discriminator}")),
@@ -176,7 +176,7 @@ internal sealed class OnnxExporter
     private void Build(ScoreCalibration calibration)
     {
         var net = options.Network;
-        int c = net.Channels, s = net.ImageSize;
+        int c = net.ResolvedChannels, s = net.ImageSize;
         graph.Input(ModelMetadata.InputName, OnnxGraph.Float, "N", c, s, s);
         string x = ModelMetadata.InputName;
         network.Generator(x);
@@ -208,7 +208,7 @@ internal sealed class OnnxExporter
     private void Score(string x, string recon, ScoreCalibration calibration)
     {
         var scoring = options.Scoring;
-        int c = options.Network.Channels, s = options.Network.ImageSize;
+        int c = options.Network.ResolvedChannels, s = options.Network.ImageSize;
         var methods = ScoringMethods.Current;
         var residualMethod = methods.Residual(scoring.Residual);
         string residual = graph.Node("Sub", new[] { x, recon });

@@ -72,7 +72,10 @@ internal static class ModelFile
         int read = seekable.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         if (read < Magic.Length || !head.AsSpan(0, Magic.Length).SequenceEqual(Magic))
         {
-            throw new InvalidDataException(read == 0 ? $"{name} is empty, not a DivideAssemble model file." : $"{name} is not a DivideAssemble model file (wrong magic bytes).");
+            throw new InvalidDataException(
+                read == 0 ? $"{name} is empty, not a DivideAssemble model file."
+                : Hosting.ModelFiles.IsOnnxModel(head.AsSpan(0, read)) ? $"{name} is an ONNX model, not a DivideAssemble model file (.daad): score an exported model with OnnxAnomalyScorer.Load (package DivideAssemble.Onnx)."
+                : $"{name} is not a DivideAssemble model file (wrong magic bytes).");
         }
 
         if (read < head.Length)

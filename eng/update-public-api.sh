@@ -3,7 +3,7 @@
 # (the PublicApiAnalyzers code fixes RS0016/RS0017, applied from the command line). Review the diff afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for p in src/DivideAssemble.Core/DivideAssemble.Core.csproj src/DivideAssemble/DivideAssemble.csproj src/DivideAssemble.Imaging/DivideAssemble.Imaging.csproj src/DivideAssemble.Onnx/DivideAssemble.Onnx.csproj; do
+for p in src/DivideAssemble.Core/DivideAssemble.Core.csproj src/DivideAssemble/DivideAssemble.csproj src/DivideAssemble.Imaging/DivideAssemble.Imaging.csproj src/DivideAssemble.Reports/DivideAssemble.Reports.csproj src/DivideAssemble.Onnx/DivideAssemble.Onnx.csproj; do
   [ -f "$p" ] || continue
   dotnet format analyzers "$p" --diagnostics RS0016 RS0017 --severity info
 done

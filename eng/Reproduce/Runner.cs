@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using DivideAssemble.Imaging;
+using DivideAssemble.Reports;
 using DivideAssemble.Evaluation;
 
 namespace DivideAssemble.Reproduce;

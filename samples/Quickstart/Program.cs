@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Reflection;
 using DivideAssemble;
 using DivideAssemble.Imaging;
+using DivideAssemble.Reports;
 using DivideAssemble.Evaluation;
 
 string output = Path.GetFullPath(args.Length > 0 ? args[0] : "quickstart-output");

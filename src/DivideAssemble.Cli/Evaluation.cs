@@ -1,6 +1,7 @@
 using System.Globalization;
 using DivideAssemble.Evaluation;
 using DivideAssemble.Imaging;
+using DivideAssemble.Reports;
 
 namespace DivideAssemble.Cli;
 

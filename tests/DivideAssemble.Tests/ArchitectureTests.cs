@@ -37,9 +37,10 @@ public sealed class ArchitectureTests
         ("DivideAssemble.Core", Array.Empty<string>(), false),
         ("DivideAssemble", new[] { "DivideAssemble.Core" }, true),
         ("DivideAssemble.Imaging", new[] { "DivideAssemble.Core" }, false),
+        ("DivideAssemble.Reports", new[] { "DivideAssemble.Core" }, false),
         ("DivideAssemble.Onnx", new[] { "DivideAssemble.Core" }, false),
         ("OnnxScoring", new[] { "DivideAssemble.Core", "DivideAssemble.Imaging", "DivideAssemble.Onnx" }, false),
-        ("daad", new[] { "DivideAssemble.Core", "DivideAssemble", "DivideAssemble.Imaging", "DivideAssemble.Onnx" }, true),
+        ("daad", new[] { "DivideAssemble.Core", "DivideAssemble", "DivideAssemble.Imaging", "DivideAssemble.Reports", "DivideAssemble.Onnx" }, true),
     };
 
     [Test]
@@ -97,17 +98,22 @@ public sealed class ArchitectureTests
         }
     }
 
-    [TestCase("src/DivideAssemble.Core")]
-    [TestCase("src/DivideAssemble.Imaging")]
-    [TestCase("src/DivideAssemble.Onnx")]
-    [TestCase("samples/OnnxScoring")]
-    public void Packages_that_only_score_restore_without_TorchSharp_or_libtorch(string project)
+    [TestCase("src/DivideAssemble.Core", false)]
+    [TestCase("src/DivideAssemble.Imaging", false)]
+    [TestCase("src/DivideAssemble.Reports", true)]
+    [TestCase("src/DivideAssemble.Onnx", false)]
+    [TestCase("samples/OnnxScoring", false)]
+    public void Packages_that_only_score_restore_without_TorchSharp_or_libtorch(string project, bool plots)
     {
         string assets = Path.Combine(ReadmeExampleTests.RepositoryRoot(), project, "obj", "project.assets.json");
         File.Exists(assets).Should().BeTrue($"{project} is restored with the solution");
         using var json = JsonDocument.Parse(File.ReadAllText(assets));
         var libraries = json.RootElement.GetProperty("libraries").EnumerateObject().Select(p => p.Name).ToList();
         libraries.Should().NotContain(l => l.StartsWith("TorchSharp", StringComparison.OrdinalIgnoreCase) || l.StartsWith("libtorch", StringComparison.OrdinalIgnoreCase), project);
+        if (!plots)
+        {
+            libraries.Should().NotContain(l => l.StartsWith("ScottPlot", StringComparison.OrdinalIgnoreCase) || l.StartsWith("HarfBuzz", StringComparison.OrdinalIgnoreCase) || l.StartsWith("SkiaSharp.HarfBuzz", StringComparison.OrdinalIgnoreCase), $"{project} decodes images without the plotting stack");
+        }
     }
 
     private static int LayerOf(string assembly, string ns, string name)

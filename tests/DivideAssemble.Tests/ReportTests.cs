@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DivideAssemble.Imaging;
+using DivideAssemble.Reports;
 using FluentAssertions;
 using NUnit.Framework;
 using static TorchSharp.torch;

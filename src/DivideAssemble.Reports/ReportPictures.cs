@@ -2,7 +2,7 @@ using System.Globalization;
 using DivideAssemble.Evaluation;
 using SkiaSharp;
 
-namespace DivideAssemble.Imaging;
+namespace DivideAssemble.Reports;
 
 /// <summary>PNG pictures of an evaluation: ROC curve, score histograms, and per-image panels.</summary>
 public static class ReportPictures

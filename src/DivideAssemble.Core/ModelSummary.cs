@@ -60,6 +60,10 @@ public static class ModelSummary
         if (calibration is { } c)
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"  calibration: {c.ImageCount} normal images ({(c.FromHeldOutImages ? "held out" : "training images")}), threshold {c.Threshold:G5}, pixel threshold {c.PixelThreshold:G5}"));
+            if (c.Warning is { } warning)
+            {
+                lines.Add("  warning: " + warning);
+            }
         }
 
         if (selection is not null)

@@ -61,6 +61,20 @@ public sealed record ScoreCalibration(
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(ReconstructionMean, ReconstructionStd, Threshold, PixelThreshold, ImageCount, ResidualNormalisers?.Count ?? -1);
 
+    /// <summary>The fewest calibration images whose threshold is trusted without a warning.</summary>
+    public const int MinimumReliableImageCount = 10;
+
+    /// <summary>
+    /// Gets a warning when the threshold comes from fewer than <see cref="MinimumReliableImageCount"/> normal
+    /// images (a quantile of so few scores is close to their maximum or beyond it, so clean images are flagged),
+    /// saying how many were used and what to do; <see langword="null"/> otherwise.
+    /// </summary>
+    public string? Warning => ImageCount >= MinimumReliableImageCount
+        ? null
+        : string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"the threshold comes from {ImageCount} normal image{(ImageCount == 1 ? "" : "s")} ({(FromHeldOutImages ? "held back from training" : "training images")}), fewer than {MinimumReliableImageCount}: expect clean images above it; train on more images (TrainingOptions.ValidationFraction of them, 10 % by default, is held back) or recalibrate on at least {MinimumReliableImageCount} unseen normal images with Calibrate");
+
     /// <summary>The percentile of normal pixels each scale of a multi-scale residual is divided by.</summary>
     public const double ResidualNormaliserQuantile = 0.99;
 

@@ -24,6 +24,63 @@ public sealed partial class ReadmeExampleTests
         diagnostics.Should().BeEmpty(string.Join(Environment.NewLine, diagnostics));
     }
 
+    [Category("Slow")]
+    [Test]
+    public void The_readme_example_runs_and_tells_an_unseen_normal_image_from_a_defective_one()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        string folder = Directory.CreateTempSubdirectory("readme-example").FullName;
+        try
+        {
+            string code = CSharpBlock().Match(readme).Groups[1].Value
+                .Replace("\"model.daad\"", "@\"" + Path.Combine(folder, "model.daad") + "\"", StringComparison.Ordinal);
+            var (diagnostics, image) = Emit(code);
+            diagnostics.Should().BeEmpty(string.Join(Environment.NewLine, diagnostics));
+
+            var assembly = System.Runtime.Loader.AssemblyLoadContext.Default.LoadFromStream(new MemoryStream(image!));
+            var output = new StringWriter();
+            var console = Console.Out;
+            Console.SetOut(output);
+            try
+            {
+                var entry = assembly.EntryPoint!;
+                entry.Invoke(null, entry.GetParameters().Length == 0 ? null : new object[] { Array.Empty<string>() });
+            }
+            finally
+            {
+                Console.SetOut(console);
+            }
+
+            string printed = output.ToString();
+            TestContext.Out.WriteLine(printed);
+            printed.Should().MatchRegex(@"unseen normal: score [-0-9.]+ \(threshold [-0-9.]+\), anomalous: False");
+            printed.Should().MatchRegex(@"defective: score [-0-9.]+ \(threshold [-0-9.]+\), anomalous: True");
+            printed.Should().NotContain("warning");
+            File.Exists(Path.Combine(folder, "model.daad")).Should().BeTrue();
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Category("Slow")]
+    [Test]
+    public void The_readme_dependency_injection_snippet_compiles_against_the_packages_it_names()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        string code = CSharpBlock().Matches(readme).Select(m => m.Groups[1].Value).Single(c => c.Contains("AddDivideAssemble", StringComparison.Ordinal));
+        code.Should().Contain("using Microsoft.Extensions.Hosting;").And.Contain("GetRequiredService<IAnomalyScorer>()");
+
+        var named = new[] { typeof(DaadBuilder), typeof(Hosting.OnnxRuntimeBackend), typeof(Microsoft.Extensions.Hosting.Host), typeof(IAnomalyScorer) }
+            .Select(t => t.Assembly.Location);
+        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p).StartsWith("Microsoft.Extensions.", StringComparison.Ordinal)
+                || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll" or "TorchSharp.dll");
+        var diagnostics = Emit(code, platform.Concat(named)).Diagnostics;
+        diagnostics.Should().BeEmpty(string.Join(Environment.NewLine, diagnostics));
+    }
+
     internal static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -35,7 +92,19 @@ public sealed partial class ReadmeExampleTests
         return dir?.FullName ?? throw new InvalidOperationException("DivideAssemble.sln not found above " + AppContext.BaseDirectory);
     }
 
-    internal static IReadOnlyList<string> Compile(string code)
+    internal static IReadOnlyList<string> Compile(string code) => Emit(code).Diagnostics;
+
+    private static (IReadOnlyList<string> Diagnostics, byte[]? Image) Emit(string code)
+    {
+        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll");
+        var core = typeof(DaadBuilder).Assembly;
+        return Emit(code, platform
+            .Append(core.Location)
+            .Concat(core.GetReferencedAssemblies().Select(a => Assembly.Load(a).Location)));
+    }
+
+    private static (IReadOnlyList<string> Diagnostics, byte[]? Image) Emit(string code, IEnumerable<string> referencePaths)
     {
         string usings = "global using System; global using System.IO; global using System.Linq; global using System.Threading; global using System.Threading.Tasks; global using System.Collections.Generic;";
         var trees = new[]
@@ -43,12 +112,7 @@ public sealed partial class ReadmeExampleTests
             CSharpSyntaxTree.ParseText(usings, new CSharpParseOptions(LanguageVersion.Latest)),
             CSharpSyntaxTree.ParseText(code, new CSharpParseOptions(LanguageVersion.Latest)),
         };
-        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll");
-        var core = typeof(DaadBuilder).Assembly;
-        var references = platform
-            .Append(core.Location)
-            .Concat(core.GetReferencedAssemblies().Select(a => Assembly.Load(a).Location))
+        var references = referencePaths
             .Where(p => !string.IsNullOrEmpty(p))
             .Distinct()
             .Select(p => MetadataReference.CreateFromFile(p));
@@ -56,10 +120,13 @@ public sealed partial class ReadmeExampleTests
             "ReadmeExample",
             trees,
             references,
-            new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
+            new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable)
+                // Unification of a package's older framework references, silenced by the .NET SDK too (NoWarn CS1701;CS1702).
+                .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic> { ["CS1701"] = ReportDiagnostic.Suppress, ["CS1702"] = ReportDiagnostic.Suppress }));
         using var pe = new MemoryStream();
         var result = compilation.Emit(pe);
-        return result.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(d => d.ToString()).ToList();
+        var diagnostics = result.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(d => d.ToString()).ToList();
+        return (diagnostics, result.Success ? pe.ToArray() : null);
     }
 
     [GeneratedRegex("```csharp\\r?\\n(.*?)```", RegexOptions.Singleline)]

@@ -44,6 +44,11 @@ internal sealed class TrainCommand : ICommand
             stdout.WriteLine("addressing entropy / log N by scale: " + string.Join(", ", summary.AddressingEntropy.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key}: {e.Value:F3}"))));
         }
 
+        foreach (string warning in summary.Warnings)
+        {
+            stdout.WriteLine("warning: " + warning);
+        }
+
         stdout.WriteLine($"model written to {output}");
         return 0;
     }

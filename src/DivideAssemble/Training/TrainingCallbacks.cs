@@ -234,6 +234,11 @@ internal sealed class CalibrationCallback : ITrainingCallback
         run.Logger.LogInformation(
             "Calibrated on {Count} normal images: threshold {Threshold:G5}, pixel threshold {Pixel:G5}.",
             run.Calibration.ImageCount, run.Calibration.Threshold, run.Calibration.PixelThreshold);
+        if (run.Calibration.Warning is { } warning)
+        {
+            run.Logger.LogWarning("Calibration: {Warning}.", warning);
+        }
+
         run.AddressingEntropy = Entropy(run, indices);
         if (run.AddressingEntropy.Count > 0)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DivideAssemble.Cli.Commands;
 using Microsoft.Extensions.Options;
 
@@ -37,6 +38,7 @@ internal static class DaadTool
         daad export  --model <model.daad> --out <model.onnx>
                      writes the trained model as ONNX (opset 17) for ONNX Runtime, OpenVINO, TensorRT or a model server
         daad info    <model file>
+        daad --version
         score, eval and info read a .daad model or an exported .onnx model (told apart by content)
         daad soak    [--folder <images>] [--steps 300] [--images 2000] [--image-size 64] [--model ...] [--width W] [--max-growth 5]
                      trains and scores for a while and checks that resident memory stays flat (exit 1 if it grows more)
@@ -54,6 +56,18 @@ internal static class DaadTool
                 return args.Length == 0 ? 2 : 0;
             }
 
+            if (args[0] is "--version" or "version")
+            {
+                stdout.WriteLine(VersionLine());
+                return 0;
+            }
+
+            if (UnsupportedPlatform(RuntimeInformation.ProcessArchitecture, OperatingSystem.IsLinux(), OperatingSystem.IsWindows(), OperatingSystem.IsMacOS()) is { } unsupported)
+            {
+                await stderr.WriteLineAsync("error: " + unsupported).ConfigureAwait(false);
+                return 1;
+            }
+
             var a = Arguments.Parse(args, Flags);
             a.Flag("verbose");
             var command = Commands.FirstOrDefault(c => c.Name == a.Command)
@@ -65,6 +79,34 @@ internal static class DaadTool
             await stderr.WriteLineAsync(verbose ? $"error: {ex}" : $"error: {OneLine(ex)}").ConfigureAwait(false);
             return ex is UsageException ? 2 : 1;
         }
+    }
+
+    /// <summary>The platforms the tool ships libtorch for, as runtime identifiers.</summary>
+    internal static readonly string[] SupportedPlatforms = { "linux-x64", "win-x64", "osx-arm64" };
+
+    /// <summary><c>daad 1.0.0-rc.1 (commit …; TorchSharp …, ONNX Runtime …; linux-x64, .NET …)</c>.</summary>
+    internal static string VersionLine()
+    {
+        static string Informational(Type type) =>
+            type.Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? type.Assembly.GetName().Version?.ToString() ?? "?";
+        string own = Informational(typeof(DaadTool));
+        int plus = own.IndexOf('+', StringComparison.Ordinal);
+        string version = plus < 0 ? own : own[..plus];
+        string commit = plus < 0 ? string.Empty : $"commit {own[(plus + 1)..Math.Min(own.Length, plus + 13)]}; ";
+        string torch = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(3) ?? "?";
+        string onnx = typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString(3) ?? "?";
+        return $"daad {version} ({commit}TorchSharp {torch}, ONNX Runtime {onnx}; {RuntimeInformation.RuntimeIdentifier}, .NET {Environment.Version})";
+    }
+
+    /// <summary>A one-line message when the tool has no libtorch for this machine, else <see langword="null"/>.</summary>
+    internal static string? UnsupportedPlatform(Architecture architecture, bool linux, bool windows, bool macOS)
+    {
+        string os = linux ? "linux" : windows ? "win" : macOS ? "osx" : "unknown";
+        string rid = $"{os}-{architecture.ToString().ToLowerInvariant()}";
+        return SupportedPlatforms.Contains(rid)
+            ? null
+            : $"daad runs on {string.Join(", ", SupportedPlatforms)} (the platforms with a CPU libtorch build); this machine is {rid}. To score here, export the model on a supported machine (daad export) and score the .onnx with the DivideAssemble.Onnx package and the ONNX Runtime for this platform.";
     }
 
     internal static string OneLine(Exception ex)

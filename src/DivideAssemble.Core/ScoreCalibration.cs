@@ -69,6 +69,7 @@ public sealed record ScoreCalibration(
     /// images (a quantile of so few scores is close to their maximum or beyond it, so clean images are flagged),
     /// saying how many were used and what to do; <see langword="null"/> otherwise.
     /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string? Warning => ImageCount >= MinimumReliableImageCount
         ? null
         : string.Create(

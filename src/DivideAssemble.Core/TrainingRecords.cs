@@ -86,6 +86,7 @@ public sealed record TrainingSummary(
     IReadOnlyDictionary<int, double> AddressingEntropy)
 {
     /// <summary>Gets what the run wants the user to know before trusting the model (empty when nothing): for now, a threshold calibrated on too few images (<see cref="ScoreCalibration.Warning"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<string> Warnings => Calibration.Warning is { } w ? new[] { w } : Array.Empty<string>();
 
     private bool PrintMembers(System.Text.StringBuilder builder) => RecordText.Print(this, builder);

@@ -211,6 +211,32 @@ public sealed class CliTests : TempFolderTest
         kept.Should().HaveCount(80);
     }
 
+    [Test]
+    public async Task Version_prints_the_package_version_and_the_native_stack_on_one_line()
+    {
+        var (code, stdout, stderr) = await Run("--version");
+        code.Should().Be(0);
+        stderr.Should().BeEmpty();
+        stdout.Trim().Should().MatchRegex(@"^daad 1\.0\.0-rc\.1 \(.*TorchSharp 0\.107\.0, ONNX Runtime [0-9.]+; [a-z]+-[a-z0-9]+, \.NET 10\.[0-9.]+\)$");
+        stdout.Trim().Should().NotContain(Environment.NewLine);
+    }
+
+    [TestCase(System.Runtime.InteropServices.Architecture.Arm64, true, false, false, "linux-arm64")]
+    [TestCase(System.Runtime.InteropServices.Architecture.X64, false, false, true, "osx-x64")]
+    [TestCase(System.Runtime.InteropServices.Architecture.Arm64, false, true, false, "win-arm64")]
+    public void An_unsupported_platform_gets_one_line_naming_it_and_the_supported_ones(System.Runtime.InteropServices.Architecture architecture, bool linux, bool windows, bool macOS, string rid)
+    {
+        string? message = DaadTool.UnsupportedPlatform(architecture, linux, windows, macOS);
+        message.Should().NotBeNull().And.Contain("this machine is " + rid).And.Contain("linux-x64, win-x64, osx-arm64").And.Contain("DivideAssemble.Onnx");
+        message.Should().NotContain("\n");
+    }
+
+    [TestCase(System.Runtime.InteropServices.Architecture.X64, true, false, false)]
+    [TestCase(System.Runtime.InteropServices.Architecture.X64, false, true, false)]
+    [TestCase(System.Runtime.InteropServices.Architecture.Arm64, false, false, true)]
+    public void The_three_shipped_platforms_are_supported(System.Runtime.InteropServices.Architecture architecture, bool linux, bool windows, bool macOS) =>
+        DaadTool.UnsupportedPlatform(architecture, linux, windows, macOS).Should().BeNull();
+
     internal static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
     {
         using var stdout = new StringWriter();

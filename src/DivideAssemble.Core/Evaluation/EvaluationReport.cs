@@ -62,13 +62,20 @@ public sealed record EvaluationReport
     /// <summary>Gets one record per test image, in test-set order.</summary>
     public required IReadOnlyList<ImageRecord> Images { get; init; }
 
-    /// <summary>Serialisation settings of reports: camelCase, enums as strings, indented.</summary>
-    public static JsonSerializerOptions JsonOptions { get; } = new()
+    /// <summary>Serialisation settings of reports: camelCase, enums as strings, indented. Read-only (a change would throw), so no caller can change how every report is written.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = ReadOnlyOptions();
+
+    private static JsonSerializerOptions ReadOnlyOptions()
     {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
+        var options = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            WriteIndented = true,
+            Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        };
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
 
     /// <summary>Returns the report as JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);

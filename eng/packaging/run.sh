@@ -10,7 +10,7 @@
 # else from the machine's default source, which must be named nuget.org.  Usage: eng/packaging/run.sh [work folder]   (Linux x64)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-work="${1:-$(mktemp -d)}"
+if [[ $# -ge 1 ]]; then work="$1"; else work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT; fi   # a folder of its own is removed at the end
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
 shared_cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
@@ -68,4 +68,4 @@ mkdir -p "$work/out"
 dotnet run --project "$work/apps/Trainer" -c Release -- "$data" "$work/out"
 dotnet run --project "$work/apps/Scorer" -c Release -- "$work/out/model.onnx" "$data" "$work/out/scores.tsv"
 dotnet run --project "$work/apps/Checks" -c Release -- "$work/feed" "$repo/README.md" "$work/apps/Scorer/obj/project.assets.json"
-echo "packaging test passed in $(( $(date +%s) - start )) s ($work)"
+echo "packaging test passed in $(( $(date +%s) - start )) s"

@@ -10,6 +10,7 @@
 # Writes each evaluation's JSON to docs/results/head-ablation/<set>-<variant>-hw<w>.json and prints markdown rows.
 # Run from the repository root, one at a time on the machine (training seconds are reported): about 3 hours on 2 cores.
 #   SETS="grass-subtle mnist8" VARIANTS="recon head16" eng/head-ablation.sh
+#   SEED=2 SETS=burlap-colour VARIANTS="recon restoration" eng/head-ablation.sh    # files named *-seed2-*
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build src/DivideAssemble.Cli -c Release -v q -nologo >/dev/null
@@ -18,6 +19,8 @@ out=docs/results/head-ablation
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
+suffix=""
+if [[ ${SEED:-1} != 1 ]]; then suffix="-seed$SEED"; fi
 echo "| set | variant | head weight | image AUROC | pixel AUROC | training s |"
 echo "|---|---|---|---|---|---|"
 for set in ${SETS:-grass grass-subtle burlap-colour mnist2 mnist3 mnist8}; do
@@ -34,10 +37,10 @@ for set in ${SETS:-grass grass-subtle burlap-colour mnist2 mnist3 mnist8}; do
       restoration-head16) args=(--restoration on --head-width 16); weights=(0 0.5 1) ;;
       *) echo "unknown variant $variant" >&2; exit 2 ;;
     esac
-    seconds=$(daad train "${data[@]}" "${common[@]}" --model daad --seed 1 "${args[@]}" --out "$work/m.daad" | sed -n 's/^trained [0-9]* epochs in \([0-9.]*\) s.*/\1/p')
+    seconds=$(daad train "${data[@]}" "${common[@]}" --model daad --seed "${SEED:-1}" "${args[@]}" --out "$work/m.daad" | sed -n 's/^trained [0-9]* epochs in \([0-9.]*\) s.*/\1/p')
     for w in "${weights[@]}"; do
       extra=(); [[ $w != default ]] && extra=(--head-weight "$w")
-      report="$out/$set-$variant-hw$w.json"
+      report="$out/$set-$variant$suffix-hw$w.json"
       daad eval --model "$work/m.daad" "${data[@]}" --report "$report" "${extra[@]}" > /dev/null
       image=$(sed -n 's/.*"imageAuroc": *\([0-9.]*\).*/\1/p' "$report" | head -1)
       pixel=$(sed -n 's/.*"pixelAuroc": *\([0-9.]*\).*/\1/p' "$report" | head -1)

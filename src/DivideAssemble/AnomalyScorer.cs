@@ -252,11 +252,15 @@ public sealed class AnomalyScorer : IAnomalyScorer
     internal static void CheckFinite(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var flat = images.reshape(images.shape[0], -1);
-        ModelInput.ThrowIfNotFinite(isfinite(flat).all(1).cpu().data<bool>().ToArray(), nameof(images));
-        var min = flat.amin(new long[] { 1 }).to(float32).cpu().data<float>().ToArray();
-        var max = flat.amax(new long[] { 1 }).to(float32).cpu().data<float>().ToArray();
-        ModelInput.ThrowIfOutOfRange(min.Zip(max).ToArray(), nameof(images));
+        int b = (int)images.shape[0];
+        var flat = images.reshape(b, -1);
+        var dims = new long[] { 1 };
+
+        // Per image: finite or not, smallest and largest value — one copy to the host for the three.
+        var stats = stack(new[] { isfinite(flat).all(1).to(float32), flat.amin(dims).to(float32), flat.amax(dims).to(float32) })
+            .cpu().data<float>().ToArray();
+        ModelInput.ThrowIfNotFinite(stats.Take(b).Select(v => v != 0).ToArray(), nameof(images));
+        ModelInput.ThrowIfOutOfRange(Enumerable.Range(0, b).Select(i => (stats[b + i], stats[(2 * b) + i])).ToArray(), nameof(images));
     }
 
     /// <summary>Computes raw scores, maps and reconstructions (CPU copies) without calibration.</summary>

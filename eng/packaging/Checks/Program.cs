@@ -67,7 +67,7 @@ foreach (var (id, claim) in rows.Where(r => r.Value != "—"))
 
     foreach (var pdb in zip.Entries.Where(e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal)))
     {
-        failures.AddRange(LocalPaths(pdb).Select(p => $"{id}: {pdb.FullName} names a local path: {p}"));
+        failures.AddRange(ReadPdb(pdb).LocalPaths.Select(p => $"{id}: {pdb.FullName} names a local path: {p}"));
     }
 }
 
@@ -80,8 +80,9 @@ foreach (var snupkg in Directory.GetFiles(feed, $"*.{version}.snupkg"))
     foreach (var pdb in zip.Entries.Where(e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal)))
     {
         pdbs++;
-        failures.AddRange(LocalPaths(pdb).Select(p => $"{Path.GetFileName(snupkg)}: {pdb.FullName} names a local path: {p}"));
-        if (!Traceable(pdb))
+        var (localPaths, traceable) = ReadPdb(pdb);
+        failures.AddRange(localPaths.Select(p => $"{Path.GetFileName(snupkg)}: {pdb.FullName} names a local path: {p}"));
+        if (!traceable)
         {
             failures.Add($"{Path.GetFileName(snupkg)}: {pdb.FullName} has neither SourceLink nor embedded sources");
         }
@@ -135,37 +136,26 @@ static HashSet<string> Expand(string claim)
     return ids;
 }
 
-// Whether a portable PDB maps its sources to a URL (SourceLink) or embeds every source document.
-static bool Traceable(ZipArchiveEntry entry)
+// Reads a portable PDB once: its document names outside /_/ (the deterministic root — a path of the machine
+// that packed it), and whether it maps its sources to a URL (SourceLink) or embeds every source document.
+static (List<string> LocalPaths, bool Traceable) ReadPdb(ZipArchiveEntry entry)
 {
     var sourceLink = new Guid("CC110556-A091-4D38-9FEC-25AB9A351A6A");
     var embedded = new Guid("0E8A571B-6926-466E-B4AD-8AB04611F5FE");
     using var stream = new MemoryStream();
-    entry.Open().CopyTo(stream);
+    using (var zipped = entry.Open())
+    {
+        zipped.CopyTo(stream);
+    }
+
     stream.Position = 0;
     using var provider = MetadataReaderProvider.FromPortablePdbStream(stream);
     var reader = provider.GetMetadataReader();
+    var names = reader.Documents.Select(h => reader.GetString(reader.GetDocument(h).Name)).ToList();
     var kinds = reader.CustomDebugInformation.Select(h => reader.GetCustomDebugInformation(h))
         .Select(c => (Parent: c.Parent.Kind, Kind: reader.GetGuid(c.Kind))).ToList();
     bool linked = kinds.Any(k => k.Kind == sourceLink);
     int embeddedDocuments = kinds.Count(k => k.Kind == embedded && k.Parent == HandleKind.Document);
-    return linked || (embeddedDocuments > 0 && embeddedDocuments >= reader.Documents.Count(h => reader.GetString(reader.GetDocument(h).Name).EndsWith(".cs", StringComparison.Ordinal)));
-}
-
-// Document names in a portable PDB outside /_/ (the deterministic root): a path of the machine that packed it.
-static IEnumerable<string> LocalPaths(ZipArchiveEntry entry)
-{
-    using var stream = new MemoryStream();
-    entry.Open().CopyTo(stream);
-    stream.Position = 0;
-    using var provider = MetadataReaderProvider.FromPortablePdbStream(stream);
-    var reader = provider.GetMetadataReader();
-    foreach (var handle in reader.Documents)
-    {
-        string name = reader.GetString(reader.GetDocument(handle).Name);
-        if (!name.StartsWith("/_/", StringComparison.Ordinal))
-        {
-            yield return name;
-        }
-    }
+    bool traceable = linked || (embeddedDocuments > 0 && embeddedDocuments >= names.Count(n => n.EndsWith(".cs", StringComparison.Ordinal)));
+    return (names.Where(n => !n.StartsWith("/_/", StringComparison.Ordinal)).ToList(), traceable);
 }

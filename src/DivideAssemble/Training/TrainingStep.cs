@@ -81,6 +81,7 @@ internal sealed class TrainingStep
         var generatorLossFinite = loss.isfinite();
         var generatorGradientsFinite = GradientsFinite(generatorOptimizer);
         var apply = generatorLossFinite.logical_and(generatorGradientsFinite);
+        generatorOptimizer.Step(apply);
         var (dLoss, dLossFinite, dGradientsFinite) = DiscriminatorPass(realLogits, recon, apply);
         var (hLoss, hLossFinite, hGradientsFinite) = HeadPass(batch, recon, apply);
 
@@ -120,7 +121,6 @@ internal sealed class TrainingStep
     {
         if (discriminator is null || discriminatorOptimizer is null)
         {
-            generatorOptimizer.Step(apply);
             return (null, null, null);
         }
 
@@ -130,7 +130,6 @@ internal sealed class TrainingStep
         dLoss.backward();
         var dLossFinite = dLoss.isfinite();
         var dGradientsFinite = GradientsFinite(discriminatorOptimizer);
-        generatorOptimizer.Step(apply);
         discriminatorOptimizer.Step(apply.logical_and(dLossFinite).logical_and(dGradientsFinite));
         return (dLoss, dLossFinite, dGradientsFinite);
     }

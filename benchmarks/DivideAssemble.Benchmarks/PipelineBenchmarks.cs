@@ -43,9 +43,13 @@ public class PipelineBenchmarks
 /// <summary>Pipeline operations shared by BenchmarkDotNet and the quick and pipeline modes.</summary>
 internal static class Pipeline
 {
-    public static AnomalyDetector Build(ModelVariant variant, int size, int width = 32)
+    /// <summary>The head width of the pipeline mode's "with a discriminative head" cases.</summary>
+    public const int HeadWidth = 16;
+
+    public static AnomalyDetector Build(ModelVariant variant, int size, int width = 32, int headWidth = 0)
     {
         var options = DaadOptions.Default;
+        options.Network.HeadWidth = headWidth; // 0: none (the default); restoration training follows the head
         options.Network.BaseWidth = width;
         options.Network.Variant = variant;
         options.Network.ImageSize = size;
@@ -101,9 +105,9 @@ internal static class Pipeline
         private readonly string? onnxFolder;
         private readonly OnnxAnomalyScorer? onnx;
 
-        public Model(ModelVariant variant, int size, int width = 32, bool withOnnx = false)
+        public Model(ModelVariant variant, int size, int width = 32, bool withOnnx = false, int headWidth = 0)
         {
-            detector = Build(variant, size, width);
+            detector = Build(variant, size, width, headWidth);
             images = (rand(Shapes.Batch, 3, size, size) * 2) - 1;
             var floats = images.data<float>().ToArray();
             int length = 3 * size * size;

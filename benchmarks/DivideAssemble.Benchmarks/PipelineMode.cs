@@ -8,7 +8,8 @@ namespace DivideAssemble.Benchmarks;
 /// on TorchSharp and — for DAAD — on ONNX Runtime, and single-image latency on both. Every case is warmed
 /// up until its times settle, then the cases are measured in interleaved rounds (one of each per round),
 /// so a slow phase of the machine hits all of them alike; each row gives the median and the interquartile
-/// range. A second pass measures peak and steady resident memory, each case in a fresh process (<see cref="MemoryChild"/>),
+/// range. DAAD with a discriminative head of width <see cref="Pipeline.HeadWidth"/> (restoration training, head weight 1)
+/// runs in the same rounds, so its cost against DAAD without one is a back-to-back figure. A second pass measures peak and steady resident memory, each case in a fresh process (<see cref="MemoryChild"/>),
 /// so one case's allocator state never shows up in another's figure.
 /// </summary>
 internal static class PipelineMode
@@ -22,22 +23,29 @@ internal static class PipelineMode
         foreach (int size in sizes)
         {
             var variants = new[] { ModelVariant.AutoencoderSkip, ModelVariant.MemAE, ModelVariant.Daad };
-            var models = variants.Select(v => new Pipeline.Model(v, size, withOnnx: v == ModelVariant.Daad)).ToArray();
+            var models = variants.Select(v => new Pipeline.Model(v, size, withOnnx: v == ModelVariant.Daad))
+                .Append(new Pipeline.Model(ModelVariant.Daad, size, withOnnx: true, headWidth: Pipeline.HeadWidth)).ToArray();
             try
             {
                 var daad = models[2];
+                var head = models[3];
+                string withHead = $"Daad + head {Pipeline.HeadWidth}";
                 var cases = new List<(string Name, int Images, Action Run)>();
                 foreach (var (variant, model) in variants.Zip(models))
                 {
                     cases.Add(($"{variant} training step", Shapes.Batch, model.TrainingStep));
                 }
 
+                cases.Add(($"{withHead} training step", Shapes.Batch, head.TrainingStep));
+
                 foreach (var (variant, model) in variants.Zip(models))
                 {
                     cases.Add(($"{variant} scoring batch, TorchSharp", Shapes.Batch, model.Score));
                 }
 
+                cases.Add(($"{withHead} scoring batch, TorchSharp", Shapes.Batch, head.Score));
                 cases.Add(("Daad scoring batch, ONNX Runtime", Shapes.Batch, daad.ScoreOnnx));
+                cases.Add(($"{withHead} scoring batch, ONNX Runtime", Shapes.Batch, head.ScoreOnnx));
                 int rounds = size >= 256 ? 7 : 11;
                 var (times, warmUp) = Timing.Interleaved(cases.Select(c => c.Run).ToList(), rounds);
                 for (int c = 0; c < cases.Count; c++)
@@ -47,9 +55,11 @@ internal static class PipelineMode
 
                 // Single-image latency: more samples, interleaved between the two runtimes.
                 int samples = size >= 256 ? 40 : 100;
-                var (latency, _) = Timing.Interleaved(new Action[] { daad.ScoreOne, daad.ScoreOneOnnx }, samples);
+                var (latency, _) = Timing.Interleaved(new Action[] { daad.ScoreOne, daad.ScoreOneOnnx, head.ScoreOne, head.ScoreOneOnnx }, samples);
                 Row(output, size, "Daad single image, TorchSharp", 1, latency[0]);
                 Row(output, size, "Daad single image, ONNX Runtime", 1, latency[1]);
+                Row(output, size, $"{withHead} single image, TorchSharp", 1, latency[2]);
+                Row(output, size, $"{withHead} single image, ONNX Runtime", 1, latency[3]);
                 output.WriteLine(FormattableString.Invariant($"|  | (warm-up: {warmUp} rounds until every case's last three times were within 10 %) | | | |"));
             }
             finally

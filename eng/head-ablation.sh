@@ -11,6 +11,7 @@
 # Run from the repository root, one at a time on the machine (training seconds are reported): about 3 hours on 2 cores.
 #   SETS="grass-subtle mnist8" VARIANTS="recon head16" eng/head-ablation.sh
 #   SEED=2 SETS=burlap-colour VARIANTS="recon restoration" eng/head-ablation.sh    # files named *-seed2-*
+#   EPOCHS=46 SETS=grass-subtle VARIANTS=restoration-head16 eng/head-ablation.sh   # textures only; files named *-e46-*
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build src/DivideAssemble.Cli -c Release -v q -nologo >/dev/null
@@ -21,13 +22,14 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 suffix=""
 if [[ ${SEED:-1} != 1 ]]; then suffix="-seed$SEED"; fi
+if [[ -n ${EPOCHS:-} ]]; then suffix="$suffix-e$EPOCHS"; fi
 echo "| set | variant | head weight | image AUROC | pixel AUROC | training s |"
 echo "|---|---|---|---|---|---|"
 for set in ${SETS:-grass grass-subtle burlap-colour mnist2 mnist3 mnist8}; do
   if [[ $set == mnist* ]]; then
     data=(--data ../shared/data/mnist --format idx --normal-class "${set#mnist}" --split validation); common=(--image-size 32 --epochs 5 --no-flips)
   else
-    data=(--data "../shared/data/textures/$set" --format mvtec --split validation); common=()
+    data=(--data "../shared/data/textures/$set" --format mvtec --split validation); common=(${EPOCHS:+--epochs "$EPOCHS"})
   fi
   for variant in ${VARIANTS:-recon restoration head16 restoration-head16}; do
     case $variant in

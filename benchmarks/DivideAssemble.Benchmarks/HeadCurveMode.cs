@@ -23,7 +23,7 @@ internal static class HeadCurveMode
 {
     public static void Run(TextWriter output, string folder, IReadOnlyDictionary<string, string> settings)
     {
-        int steps = Int(settings, "steps", 400), width = Int(settings, "width", 16), size = Int(settings, "size", 128);
+        int steps = Int(settings, "steps", 400), width = Int(settings, "width", 16), size = Int(settings, "size", 128), depth = Int(settings, "depth", 3);
         var training = new TrainingOptions();
         training.MinAnomalyOpacity = Double(settings, "min-opacity", training.MinAnomalyOpacity);
         double learningRate = Double(settings, "lr", training.HeadLearningRate);
@@ -51,11 +51,11 @@ internal static class HeadCurveMode
         }
 
         using var all = tensor(pixels, new long[] { files.Count, channels, size, size });
-        using var head = new DiscriminativeHead(channels, size, width, 3);
+        using var head = new DiscriminativeHead(channels, size, width, depth);
         using var optimizer = new AdamOptimizer(head.parameters(), learningRate, training.Beta1, training.Beta2, training.WeightDecay);
         var synthesis = new AnomalySynthesis(training);
         int train = files.Count * 4 / 5;
-        output.WriteLine(FormattableString.Invariant($"head curve: {files.Count} images of '{folder}' at {size} px ({train} to train on, {files.Count - train} held back), head width {width}, {steps} steps of 8, lr {learningRate}, opacity {training.MinAnomalyOpacity}–{training.MaxAnomalyOpacity}, reconstruction: {(model is null ? "the image blurred at σ 1.5" : path)}"));
+        output.WriteLine(FormattableString.Invariant($"head curve: {files.Count} images of '{folder}' at {size} px ({train} to train on, {files.Count - train} held back), head width {width}, depth {depth}, {steps} steps of 8, lr {learningRate}, opacity {training.MinAnomalyOpacity}–{training.MaxAnomalyOpacity}, reconstruction: {(model is null ? "the image blurred at σ 1.5" : path)}"));
         var random = new Random(1);
         double average = 0, painted = 0;
         var clock = Stopwatch.StartNew();

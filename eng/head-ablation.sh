@@ -12,13 +12,8 @@
 #   SETS="grass-subtle mnist8" VARIANTS="recon head16" eng/head-ablation.sh
 #   SEED=2 SETS=burlap-colour VARIANTS="recon restoration" eng/head-ablation.sh    # files named *-seed2-*
 #   EPOCHS=46 SETS=grass-subtle VARIANTS=restoration-head16 eng/head-ablation.sh   # textures only; files named *-e46-*
-set -euo pipefail
-cd "$(dirname "$0")/.."
-dotnet build src/DivideAssemble.Cli -c Release -v q -nologo >/dev/null
-daad() { dotnet src/DivideAssemble.Cli/bin/Release/net10.0/daad.dll "$@"; }
+source "$(dirname "$0")/common.sh"
 out=docs/results/head-ablation
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 suffix=""
 if [[ ${SEED:-1} != 1 ]]; then suffix="-seed$SEED"; fi
@@ -26,11 +21,8 @@ if [[ -n ${EPOCHS:-} ]]; then suffix="$suffix-e$EPOCHS"; fi
 echo "| set | variant | head weight | image AUROC | pixel AUROC | training s |"
 echo "|---|---|---|---|---|---|"
 for set in ${SETS:-grass grass-subtle burlap-colour mnist2 mnist3 mnist8}; do
-  if [[ $set == mnist* ]]; then
-    data=(--data ../shared/data/mnist --format idx --normal-class "${set#mnist}" --split validation); common=(--image-size 32 --epochs 5 --no-flips)
-  else
-    data=(--data "../shared/data/textures/$set" --format mvtec --split validation); common=(${EPOCHS:+--epochs "$EPOCHS"})
-  fi
+  set_args "$set" --split validation
+  if [[ $set != mnist* && -n ${EPOCHS:-} ]]; then common+=(--epochs "$EPOCHS"); fi
   for variant in ${VARIANTS:-recon restoration head16 restoration-head16}; do
     case $variant in
       recon) args=(--restoration off --head-width 0); weights=(default) ;;
@@ -39,13 +31,13 @@ for set in ${SETS:-grass grass-subtle burlap-colour mnist2 mnist3 mnist8}; do
       restoration-head16) args=(--restoration on --head-width 16); weights=(0 0.5 1) ;;
       *) echo "unknown variant $variant" >&2; exit 2 ;;
     esac
-    seconds=$(daad train "${data[@]}" "${common[@]}" --model daad --seed "${SEED:-1}" "${args[@]}" --out "$work/m.daad" | sed -n 's/^trained [0-9]* epochs in \([0-9.]*\) s.*/\1/p')
+    seconds=$(daad train "${data[@]}" "${common[@]}" --model daad --seed "${SEED:-1}" "${args[@]}" --out "$work/m.daad" | train_seconds)
     for w in "${weights[@]}"; do
       extra=(); [[ $w != default ]] && extra=(--head-weight "$w")
       report="$out/$set-$variant$suffix-hw$w.json"
       daad eval --model "$work/m.daad" "${data[@]}" --report "$report" "${extra[@]}" > /dev/null
-      image=$(sed -n 's/.*"imageAuroc": *\([0-9.]*\).*/\1/p' "$report" | head -1)
-      pixel=$(sed -n 's/.*"pixelAuroc": *\([0-9.]*\).*/\1/p' "$report" | head -1)
+      image=$(report_field "$report" imageAuroc)
+      pixel=$(report_field "$report" pixelAuroc)
       printf '| %s | %s | %s | %.3f | %s | %s |\n' "$set" "$variant" "${w/default/–}" "$image" "${pixel:+$(printf %.3f "$pixel")}" "$seconds"
     done
   done

@@ -4,12 +4,7 @@
 # Per digit and seed: DAAD with uniformly started items (the earlier default), DAAD with items from
 # training images scored at memory weights 0 ... 1 (one trained model, re-calibrated per weight), and AE.
 # Prints one markdown row per digit and seed. Run from the repository root; about 20 minutes on 2 cores.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-dotnet build src/DivideAssemble.Cli -c Release -v q -nologo >/dev/null
-daad() { dotnet src/DivideAssemble.Cli/bin/Release/net10.0/daad.dll "$@"; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
 data=(--data ../shared/data/mnist --format idx --split validation)
 common=(--image-size 32 --epochs 5 --no-flips)
 auroc() { daad eval --model "$1" "${data[@]}" --normal-class "$2" --report "$work/r.json" "${@:3}" | sed -n 's/^image AUROC: //p'; }

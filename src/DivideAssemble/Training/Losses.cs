@@ -49,12 +49,26 @@ internal static class Losses
     public static Tensor Ssim(Tensor x, Tensor y)
     {
         const double C1 = 0.0004, C2 = 0.0036;
-        long c = x.shape[1];
-        var (k, _) = AnomalyMaps.GaussianKernel(1.5, x.shape[^1]);
+        long s = x.shape[^1];
+        var (k, _) = AnomalyMaps.GaussianKernel(1.5, s);
+
+        // The separable window as two matrix products with a band matrix [S, S − K + 1] (column j holds the kernel
+        // from row j on): a depthwise convolution would have C output channels, and oneDNN's input gradient of such a
+        // convolution reads uninitialised memory (docs/platforms.md) — it broke most restoration runs on AVX-512.
+        long n = s - k.Length + 1;
+        var bandValues = new float[s * n];
+        for (long j = 0; j < n; j++)
+        {
+            for (int t = 0; t < k.Length; t++)
+            {
+                bandValues[((j + t) * n) + j] = k[t];
+            }
+        }
+
         using var scope = NewDisposeScope();
-        var g = tensor(k, device: x.device, dtype: x.dtype);
-        var window = g.reshape(-1, 1).mm(g.reshape(1, -1)).expand(c, 1, k.Length, k.Length).contiguous();
-        Tensor Filter(Tensor t) => nn.functional.conv2d(t, window, groups: c);
+        var band = tensor(bandValues, new long[] { s, n }, device: x.device).to(x.dtype);
+        var bandT = band.t();
+        Tensor Filter(Tensor t) => bandT.matmul(t).matmul(band);
         var muX = Filter(x);
         var muY = Filter(y);
         var muXY = muX.mul(muY);

@@ -23,10 +23,10 @@ internal static class HeadCurveMode
 {
     public static void Run(TextWriter output, string folder, IReadOnlyDictionary<string, string> settings)
     {
-        int steps = Int(settings, "steps", 400), width = Int(settings, "width", 16), size = Int(settings, "size", 128), depth = Int(settings, "depth", 3), downscale = Int(settings, "downscale", 1);
+        int steps = Int(settings, "steps", 400), width = Int(settings, "width", 16), size = Int(settings, "size", 128), depth = Int(settings, "depth", 3);
         var training = new TrainingOptions();
         training.MinAnomalyOpacity = Double(settings, "min-opacity", training.MinAnomalyOpacity);
-        double learningRate = Double(settings, "lr", training.HeadLearningRate), blur = Double(settings, "blur", 1.5);
+        double learningRate = Double(settings, "lr", training.HeadLearningRate);
         torch.set_num_threads(Environment.ProcessorCount);
         torch.manual_seed(1);
         var files = Datasets.ImageFiles(folder);
@@ -51,11 +51,11 @@ internal static class HeadCurveMode
         }
 
         using var all = tensor(pixels, new long[] { files.Count, channels, size, size });
-        using var head = new DiscriminativeHead(channels, size, width, depth, downscale);
+        using var head = new DiscriminativeHead(channels, size, width, depth);
         using var optimizer = new AdamOptimizer(head.parameters(), learningRate, training.Beta1, training.Beta2, training.WeightDecay);
         var synthesis = new AnomalySynthesis(training);
         int train = files.Count * 4 / 5;
-        output.WriteLine(FormattableString.Invariant($"head curve: {files.Count} images of '{folder}' at {size} px ({train} to train on, {files.Count - train} held back), head width {width}, depth {depth}, downscale {downscale}, {steps} steps of 8, lr {learningRate}, opacity {training.MinAnomalyOpacity}–{training.MaxAnomalyOpacity}, reconstruction: {(model is null ? "the image blurred at σ " + blur.ToString(CultureInfo.InvariantCulture) : path)}"));
+        output.WriteLine(FormattableString.Invariant($"head curve: {files.Count} images of '{folder}' at {size} px ({train} to train on, {files.Count - train} held back), head width {width}, depth {depth}, {steps} steps of 8, lr {learningRate}, opacity {training.MinAnomalyOpacity}–{training.MaxAnomalyOpacity}, reconstruction: {(model is null ? "the image blurred at σ 1.5" : path)}"));
         var random = new Random(1);
         double average = 0, painted = 0;
         var clock = Stopwatch.StartNew();
@@ -66,7 +66,7 @@ internal static class HeadCurveMode
             var x = all.index_select(0, tensor(Enumerable.Range(0, 8).Select(_ => (long)random.Next(train)).ToArray()));
             var (images, masks) = synthesis.Apply(x, random);
             optimizer.ZeroGrad();
-            var loss = Losses.Focal(head.call(images, Reconstruct(model, images, blur)), masks);
+            var loss = Losses.Focal(head.call(images, Reconstruct(model, images)), masks);
             loss.backward();
             optimizer.Step();
             double value = loss.item<float>();
@@ -79,11 +79,11 @@ internal static class HeadCurveMode
         }
 
         head.eval();
-        var (pixel, image) = HeldBack(head, model, synthesis, all, train, size, blur);
+        var (pixel, image) = HeldBack(head, model, synthesis, all, train, size);
         output.WriteLine(FormattableString.Invariant($"held back, anomalies painted by the same synthesis: pixel AUROC {pixel:F3}, image AUROC {image:F3} (top 3 % mean of the map)"));
     }
 
-    private static (double Pixel, double Image) HeldBack(DiscriminativeHead head, AnomalyDetector? model, AnomalySynthesis synthesis, Tensor all, int train, int size, double blur)
+    private static (double Pixel, double Image) HeldBack(DiscriminativeHead head, AnomalyDetector? model, AnomalySynthesis synthesis, Tensor all, int train, int size)
     {
         using var noGrad = no_grad();
         var random = new Random(99);
@@ -96,7 +96,7 @@ internal static class HeadCurveMode
             using var scope = NewDisposeScope();
             var x = all.narrow(0, start, Math.Min(8, all.shape[0] - start));
             var (images, masks) = synthesis.Apply(x, random);
-            var probability = head.Probability(images, Reconstruct(model, images, blur));
+            var probability = head.Probability(images, Reconstruct(model, images));
             pixelScores.AddRange(probability.flatten().data<float>().ToArray().Select(v => (double)v));
             pixelLabels.AddRange(masks.flatten().data<float>().ToArray().Select(v => v > 0.5f ? 1 : 0));
             imageScores.AddRange(probability.flatten(1).topk(Math.Max(1, size * size * 3 / 100), 1).values.mean(new long[] { 1 }).data<float>().ToArray().Select(v => (double)v));
@@ -106,7 +106,7 @@ internal static class HeadCurveMode
         return (Metrics.Auroc(pixelScores, pixelLabels), Metrics.Auroc(imageScores, imageLabels));
     }
 
-    private static Tensor Reconstruct(AnomalyDetector? model, Tensor images, double blur)
+    private static Tensor Reconstruct(AnomalyDetector? model, Tensor images)
     {
         if (model is not null)
         {
@@ -115,7 +115,7 @@ internal static class HeadCurveMode
         }
 
         long b = images.shape[0], c = images.shape[1], s = images.shape[2];
-        return AnomalyMaps.Smooth(images.flatten(0, 1), blur).reshape(b, c, s, s);
+        return AnomalyMaps.Smooth(images.flatten(0, 1), 1.5).reshape(b, c, s, s);
     }
 
     /// <summary>The focal loss (γ = 2) of the best constant probability q for a share π of anomalous pixels.</summary>

@@ -25,7 +25,7 @@ if (args.Length > 0 && args[0] == "--memory-child")
 
 if (args.Length > 1 && args[0] == "--head-curve")
 {
-    // dotnet run -c Release --project benchmarks/DivideAssemble.Benchmarks -- --head-curve <image folder> [steps=400] [width=16] [depth=3] [downscale=1] [size=128] [lr=0.001] [blur=1.5] [min-opacity=0.2] [model=m.daad]
+    // dotnet run -c Release --project benchmarks/DivideAssemble.Benchmarks -- --head-curve <image folder> [steps=400] [width=16] [depth=3] [size=128] [lr=0.001] [min-opacity=0.2] [model=m.daad]
     var settings = args[2..].Select(a => a.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : throw new ArgumentException($"--head-curve settings are key=value; got '{kv[0]}'"));
     HeadCurveMode.Run(Console.Out, args[1], settings);
     return 0;

@@ -96,10 +96,8 @@ internal static class SharedArguments
         o.Scoring.MemoryWeight = a.Double("memory-weight") ?? o.Scoring.MemoryWeight;
         o.Network.BaseWidth = a.Int("width") ?? o.Network.BaseWidth;
         o.Network.HeadWidth = a.Int("head-width") ?? o.Network.HeadWidth;
-        o.Network.HeadDownscale = a.Int("head-downscale") ?? o.Network.HeadDownscale;
         o.Training.Restoration = a.Choice("restoration", Switches, o.Training.Restoration);
         o.Training.HeadLearningRate = a.Double("head-lr") ?? o.Training.HeadLearningRate;
-        o.Training.HeadStepsPerBatch = a.Int("head-steps") ?? o.Training.HeadStepsPerBatch;
         o.Scoring.HeadWeight = a.Double("head-weight") ?? o.Scoring.HeadWeight;
         o.Network.Depth = a.Int("depth") ?? o.Network.Depth;
         o.Training.Epochs = a.Int("epochs") ?? o.Training.Epochs;

@@ -122,11 +122,6 @@ public sealed partial class DaadOptionsValidator : IValidateOptions<DaadOptions>
         {
             errors.Add($"HeadDepth: the discriminative head halves the image {network.HeadDepth} times, so ImageSize must be divisible by {1 << Math.Clamp(network.HeadDepth, 0, 30)}; got {network.ImageSize}.");
         }
-        else if (network.ResolvedHeadWidth > 0 && network.HeadDownscale > 1 && network.ImageSize % ((long)Math.Clamp(network.HeadDownscale, 1, 16) << Math.Clamp(network.HeadDepth, 0, 30)) != 0)
-        {
-            long divisor = (long)Math.Clamp(network.HeadDownscale, 1, 16) << Math.Clamp(network.HeadDepth, 0, 30);
-            errors.Add($"HeadDownscale: the discriminative head pools the image by {network.HeadDownscale} and halves it {network.HeadDepth} times (HeadDepth), so ImageSize must be divisible by {divisor}; got {network.ImageSize}.");
-        }
 
         if (network.HasDiscriminator)
         {

@@ -37,7 +37,7 @@ public static class ModelSummary
 
         if (n.HasHead)
         {
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  discriminative head: width {n.ResolvedHeadWidth}, depth {n.HeadDepth}{(n.HeadDownscale > 1 ? $", at 1/{n.HeadDownscale} resolution" : "")}; its anomaly probability is the anomaly map at score weight {options.EffectiveHeadWeight():G3}"));
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  discriminative head: width {n.ResolvedHeadWidth}, depth {n.HeadDepth}; its anomaly probability is the anomaly map at score weight {options.EffectiveHeadWeight():G3}"));
         }
 
         if (options.SynthesisesAnomalies())

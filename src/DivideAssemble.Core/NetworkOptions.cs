@@ -201,16 +201,6 @@ public sealed class NetworkOptions
     [Range(1, 8)]
     public int HeadDepth { get; set; } = 3;
 
-    /// <summary>
-    /// Gets or sets the factor f by which the discriminative head average-pools the image and its reconstruction
-    /// before reading them; its logits are upsampled back to the image size (bilinear). 2 runs the head at half
-    /// resolution: a quarter of its compute, and each of its cells sees twice as far. The image size must be
-    /// divisible by f·2^HeadDepth.
-    /// </summary>
-    /// <value>The default value is 1 (full resolution).</value>
-    [Range(1, 16)]
-    public int HeadDownscale { get; set; } = 1;
-
     /// <summary>Gets <see cref="HeadWidth"/>, or the size- and channel-derived default when it is not set.</summary>
     [JsonIgnore]
     public int ResolvedHeadWidth => HeadWidth ?? DefaultHeadWidth();

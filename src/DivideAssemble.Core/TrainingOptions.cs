@@ -124,16 +124,6 @@ public sealed class TrainingOptions
     [Range(1e-8, 1.0)]
     public double HeadLearningRate { get; set; } = 1e-3;
 
-    /// <summary>
-    /// Gets or sets how many updates the discriminative head makes per training step: the first on the step's own
-    /// corrupted batch and reconstruction, each further one on a fresh synthesis of the same clean batch and its
-    /// reconstruction without gradients (the generator is not updated by them). The head learns far more slowly
-    /// than the generator, and its extra updates cost a generator forward pass and a head step each.
-    /// </summary>
-    /// <value>The default value is 1.</value>
-    [Range(1, 64)]
-    public int HeadStepsPerBatch { get; set; } = 1;
-
     /// <summary>Returns a copy.</summary>
     public TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 }

@@ -13,9 +13,7 @@ namespace DivideAssemble;
 /// discriminative network of DRAEM, Zavrtanik et al., ICCV 2021, in a CPU-sized form).
 /// </summary>
 /// <remarks>
-/// Input <c>[B, 2C, S, S]</c>: the image and its reconstruction, concatenated — average-pooled by
-/// <see cref="NetworkOptions.HeadDownscale"/> f first, so the head works at S/f, and its logits are upsampled back to S
-/// (bilinear, half-pixel centres). A stem (Conv 3×3 → BatchNorm →
+/// Input <c>[B, 2C, S, S]</c>: the image and its reconstruction, concatenated. A stem (Conv 3×3 → BatchNorm →
 /// LeakyReLU 0.2, width w) keeps full resolution; <see cref="NetworkOptions.HeadDepth"/> stages of Conv 4×4
 /// stride 2 → BatchNorm → LeakyReLU double the width each; as many ConvTranspose 4×4 stride 2 → BatchNorm → ReLU
 /// stages come back up over the concatenated encoder features; a final Conv 3×3 gives one logit per pixel.
@@ -29,7 +27,6 @@ public sealed class DiscriminativeHead : nn.Module<Tensor, Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> output;
     private readonly int channels;
     private readonly int size;
-    private readonly int downscale;
 
     /// <summary>Builds a head for <paramref name="channels"/>-channel images of side <paramref name="imageSize"/>.</summary>
     /// <param name="channels">The image channels C (the head reads 2C).</param>
@@ -38,37 +35,18 @@ public sealed class DiscriminativeHead : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="depth">The number of down (and up) stages.</param>
     /// <exception cref="ArgumentException">An argument is out of range, or <paramref name="imageSize"/> is not divisible by 2^<paramref name="depth"/>.</exception>
     public DiscriminativeHead(int channels, int imageSize, int width, int depth)
-        : this(channels, imageSize, width, depth, 1)
-    {
-    }
-
-    /// <summary>Builds a head for <paramref name="channels"/>-channel images of side <paramref name="imageSize"/> that works at 1/<paramref name="downscale"/> of it.</summary>
-    /// <param name="channels">The image channels C (the head reads 2C).</param>
-    /// <param name="imageSize">The image side S; divisible by <paramref name="downscale"/>·2^<paramref name="depth"/>.</param>
-    /// <param name="width">The stem's width w (each down stage doubles it).</param>
-    /// <param name="depth">The number of down (and up) stages.</param>
-    /// <param name="downscale">The factor f by which the image and reconstruction are average-pooled before the head (1: full resolution).</param>
-    /// <exception cref="ArgumentException">An argument is out of range, or <paramref name="imageSize"/> is not divisible by <paramref name="downscale"/>·2^<paramref name="depth"/>.</exception>
-    public DiscriminativeHead(int channels, int imageSize, int width, int depth, int downscale)
         : base(nameof(DiscriminativeHead))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(downscale, 1);
-        long divisor = (long)downscale << depth;
-        if (imageSize < 1 || imageSize % divisor != 0)
+        if (imageSize < 1 || imageSize % (1 << depth) != 0)
         {
-            throw new ArgumentException(
-                downscale == 1
-                    ? $"HeadDepth: the head halves the image {depth} times, so the image size must be divisible by 2^{depth} = {divisor}; got {imageSize}."
-                    : $"HeadDownscale: the head pools the image by {downscale} and halves it {depth} times (HeadDepth), so the image size must be divisible by {downscale}·2^{depth} = {divisor}; got {imageSize}.",
-                nameof(imageSize));
+            throw new ArgumentException($"HeadDepth: the head halves the image {depth} times, so the image size must be divisible by 2^{depth} = {1 << depth}; got {imageSize}.", nameof(imageSize));
         }
 
         this.channels = channels;
         size = imageSize;
-        this.downscale = downscale;
         stem = Block(new SafeConv(2 * channels, width, 3, 1, 1, transposed: false, bias: false), width, leaky: true);
         down = new ModuleList<nn.Module<Tensor, Tensor>>();
         for (int i = 1; i <= depth; i++)
@@ -97,13 +75,7 @@ public sealed class DiscriminativeHead : nn.Module<Tensor, Tensor, Tensor>
         Check(images, nameof(images));
         Check(reconstructions, nameof(reconstructions));
         using var scope = NewDisposeScope();
-        var input = cat(new[] { images, reconstructions }, 1);
-        if (downscale > 1)
-        {
-            input = nn.functional.avg_pool2d(input, downscale, downscale);
-        }
-
-        var features = new List<Tensor> { stem.call(input) };
+        var features = new List<Tensor> { stem.call(cat(new[] { images, reconstructions }, 1)) };
         foreach (var stage in down)
         {
             features.Add(stage.call(features[^1]));
@@ -116,13 +88,7 @@ public sealed class DiscriminativeHead : nn.Module<Tensor, Tensor, Tensor>
             h = up[k].call(k == 0 ? h : cat(new[] { h, features[i] }, 1));
         }
 
-        var logits = output.call(cat(new[] { h, features[0] }, 1));
-        if (downscale > 1)
-        {
-            logits = nn.functional.interpolate(logits, new long[] { size, size }, mode: InterpolationMode.Bilinear, align_corners: false);
-        }
-
-        return logits.MoveToOuterDisposeScope();
+        return output.call(cat(new[] { h, features[0] }, 1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Returns the per-pixel anomaly probability <c>[B, S, S]</c> (the sigmoid of the logits).</summary>

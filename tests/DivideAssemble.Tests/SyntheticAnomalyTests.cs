@@ -116,44 +116,14 @@ public sealed class SyntheticAnomalyTests : TempFolderTest
     }
 
     [Test]
-    public void A_downscaled_head_reads_pooled_inputs_and_returns_logits_at_the_image_size()
-    {
-        using var scope = NewDisposeScope();
-        using var half = new DiscriminativeHead(3, 32, 8, 3, 2);
-        half.eval();
-        var x = Synthetic.Textures(2, 32, 1, false, 3);
-        var r = Synthetic.Textures(2, 32, 2, false, 3);
-        half.call(x, r).shape.Should().Equal(2, 1, 32, 32);
-
-        // The same weights at full resolution on the pooled pair give the logits before their upsampling.
-        using var full = new DiscriminativeHead(3, 16, 8, 3);
-        full.load_state_dict(half.state_dict());
-        full.eval();
-        var small = full.call(nn.functional.avg_pool2d(x, 2, 2), nn.functional.avg_pool2d(r, 2, 2));
-        var expected = nn.functional.interpolate(small, new long[] { 32, 32 }, mode: InterpolationMode.Bilinear, align_corners: false);
-        half.call(x, r).allclose(expected, rtol: 1e-5, atol: 1e-6).Should().BeTrue();
-
-        FluentActions.Invoking(() => new DiscriminativeHead(1, 40, 8, 3, 2)).Should().Throw<ArgumentException>().WithMessage("HeadDownscale:*divisible by 2·2^3 = 16; got 40*");
-        var options = DaadOptions.Default;
-        options.Network.ImageSize = 40;
-        options.Network.Depth = 2;
-        options.Network.HeadWidth = 8;
-        options.Network.HeadDownscale = 2;
-        DaadOptionsValidator.Collect(options).Should().Contain(e => e.StartsWith("Network.HeadDownscale:", StringComparison.Ordinal));
-    }
-
     [Category("Slow")]
-    [TestCase(1, 1)]
-    [TestCase(2, 3)]
-    public void A_model_with_a_head_and_restoration_trains_saves_loads_and_resumes_bit_for_bit(int downscale, int headSteps)
+    public void A_model_with_a_head_and_restoration_trains_saves_loads_and_resumes_bit_for_bit()
     {
         using var scope = NewDisposeScope();
         var source = new TensorImageSource(Synthetic.Textures(32, 32, 1, false));
         DaadBuilder Build(int epochs) => DetectorTests.Builder(ModelVariant.Daad, epochs).Configure(o =>
         {
             o.Network.HeadWidth = 8;
-            o.Network.HeadDownscale = downscale;
-            o.Training.HeadStepsPerBatch = headSteps;
             o.Training.Restoration = true;
         });
         using var full = Build(3).Build();
@@ -169,8 +139,6 @@ public sealed class SyntheticAnomalyTests : TempFolderTest
         using (var loaded = AnomalyDetector.Load(path))
         {
             loaded.Options.Network.HeadWidth.Should().Be(8);
-            loaded.Options.Network.HeadDownscale.Should().Be(downscale);
-            loaded.Options.Training.HeadStepsPerBatch.Should().Be(headSteps);
             loaded.HeadParameterCount.Should().Be(full.HeadParameterCount).And.BeGreaterThan(0);
             loaded.Score(probe).Select(r => r.Score).Should().Equal(results.Select(r => r.Score));
             loaded.Summary().Should().Contain("discriminative head");

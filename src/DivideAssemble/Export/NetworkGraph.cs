@@ -77,20 +77,14 @@ internal sealed class NetworkGraph
     {
         var state = headState ?? throw new InvalidOperationException("The model has no discriminative head.");
         var net = options.Network;
-        int width = net.ResolvedHeadWidth, depth = net.HeadDepth, downscale = net.HeadDownscale;
+        int width = net.ResolvedHeadWidth, depth = net.HeadDepth;
         string Block(string key, string input, long outChannels, int kernel, int stride, int pad, bool transposed, bool leaky)
         {
             string h = BatchNorm($"{key}.bn", Conv($"{key}.conv.conv", input, outChannels, kernel, stride, pad, transposed, bias: false, state), state);
             return leaky ? graph.Node("LeakyRelu", new[] { h }, A.FloatValue("alpha", 0.2f)) : graph.Node("Relu", new[] { h });
         }
 
-        string input = graph.Node("Concat", new[] { x, recon }, A.Int("axis", 1));
-        if (downscale > 1)
-        {
-            input = graph.Node("AveragePool", new[] { input }, A.Ints("kernel_shape", downscale, downscale), A.Ints("strides", downscale, downscale));
-        }
-
-        var features = new List<string> { Block("stem", input, width, 3, 1, 1, transposed: false, leaky: true) };
+        var features = new List<string> { Block("stem", graph.Node("Concat", new[] { x, recon }, A.Int("axis", 1)), width, 3, 1, 1, transposed: false, leaky: true) };
         for (int i = 1; i <= depth; i++)
         {
             features.Add(Block($"down.{i - 1}", features[^1], (long)width << i, 4, 2, 1, transposed: false, leaky: true));
@@ -100,19 +94,11 @@ internal sealed class NetworkGraph
         for (int k = 0; k < depth; k++)
         {
             int i = depth - k;
-            string stage = k == 0 ? up : graph.Node("Concat", new[] { up, features[i] }, A.Int("axis", 1));
-            up = Block($"up.{k}", stage, (long)width << (i - 1), 4, 2, 1, transposed: true, leaky: false);
+            string input = k == 0 ? up : graph.Node("Concat", new[] { up, features[i] }, A.Int("axis", 1));
+            up = Block($"up.{k}", input, (long)width << (i - 1), 4, 2, 1, transposed: true, leaky: false);
         }
 
-        string logits = Conv("output.conv", graph.Node("Concat", new[] { up, features[0] }, A.Int("axis", 1)), 1, 3, 1, 1, transposed: false, bias: true, state);
-        if (downscale == 1)
-        {
-            return logits;
-        }
-
-        // Back to the image size as DiscriminativeHead does: bilinear, half-pixel centres (align_corners false), no roi.
-        string scales = graph.Initializer("head.upscale", new float[] { 1, 1, downscale, downscale }, 4);
-        return graph.Node("Resize", new[] { logits, string.Empty, scales }, A.String("mode", "linear"), A.String("coordinate_transformation_mode", "half_pixel"));
+        return Conv("output.conv", graph.Node("Concat", new[] { up, features[0] }, A.Int("axis", 1)), 1, 3, 1, 1, transposed: false, bias: true, state);
     }
 
     /// <summary>One scale's skip: through its memory (divide, address, read, assemble) when it has one.</summary>

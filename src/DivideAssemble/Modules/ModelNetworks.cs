@@ -14,7 +14,7 @@ internal sealed record ModelNetworks(DaadGenerator Generator, DcganDiscriminator
     public static ModelNetworks Build(NetworkOptions network) => new(
         new DaadGenerator(network),
         network.HasDiscriminator ? new DcganDiscriminator(network.ResolvedChannels, network.ImageSize, network.DiscriminatorBaseWidth, network.DiscriminatorMaxWidth, network.FeatureDimension) : null,
-        network.HasHead ? new DiscriminativeHead(network.ResolvedChannels, network.ImageSize, network.ResolvedHeadWidth, network.HeadDepth, network.HeadDownscale) : null);
+        network.HasHead ? new DiscriminativeHead(network.ResolvedChannels, network.ImageSize, network.ResolvedHeadWidth, network.HeadDepth) : null);
 
     /// <summary>The networks present, with the key prefix of their state in files.</summary>
     public IEnumerable<(string Prefix, nn.Module Module)> Named()

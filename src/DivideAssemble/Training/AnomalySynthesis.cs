@@ -102,8 +102,7 @@ internal sealed class AnomalySynthesis
     {
         using var scope = NewDisposeScope();
         var change = painted.sub(image).abs().mean(new long[] { 0 }, keepdim: true).unsqueeze(0);
-        long win = (2 * (long)Math.Round(Rel(change.shape[^1]))) + 1;
-        var local = nn.functional.avg_pool2d(change, win, stride: 1, padding: win / 2, count_include_pad: false).squeeze(0);
+        var local = nn.functional.avg_pool2d(change, 3, stride: 1, padding: 1, count_include_pad: false).squeeze(0);
         using var threshold = VisibleChange.ToScalar();
         return mask.mul(local.gt(threshold).to(mask.dtype)).MoveToOuterDisposeScope();
     }
@@ -154,11 +153,9 @@ internal sealed class AnomalySynthesis
     /// the blobs above 0.5 (DRAEM's masks), sometimes the thin winding bands where the noise is near 0
     /// (cracks, threads and scratches are thin).
     /// </summary>
-    internal static double Rel(long size) => Environment.GetEnvironmentVariable("DAAD_SYNTH_REF") is { } r ? Math.Max(1.0, size / double.Parse(r)) : 1.0;
-
     private static Tensor Mask(long size, Random random, Device device)
     {
-        int maxExponent = Math.Max(1, (int)Math.Log2(Math.Max(2, (long)(size / Rel(size)) / 8)));
+        int maxExponent = Math.Max(1, (int)Math.Log2(Math.Max(2, size / 8)));
         int cells = 1 << random.Next(0, maxExponent + 1);
         bool thin = random.NextDouble() < 0.3;
         double band = 0.02 + (0.06 * random.NextDouble());
@@ -180,7 +177,7 @@ internal sealed class AnomalySynthesis
         {
             0 => ScalarMath.Add(image, sign * (0.25 + (0.6 * random.NextDouble()))),
             1 => ScalarMath.Sum(ScalarMath.Mul(image.sub(image.mean()), random.Next(2) == 0 ? 0.1 + (0.4 * random.NextDouble()) : 1.8 + (1.2 * random.NextDouble())), ScalarMath.Add(image.mean(), sign * 0.4 * random.NextDouble())),
-            _ => ScalarMath.Add(AnomalyMaps.Smooth(image, (1.5 + (2 * random.NextDouble())) * Rel(image.shape[^1])), sign * 0.4 * random.NextDouble()),
+            _ => ScalarMath.Add(AnomalyMaps.Smooth(image, 1.5 + (2 * random.NextDouble())), sign * 0.4 * random.NextDouble()),
         };
         if (image.shape[0] == 3)
         {
@@ -284,7 +281,7 @@ internal sealed class AnomalySynthesis
 
             default: // blur
                 long c = x.shape[0];
-                return AnomalyMaps.Smooth(x, (0.5 + (2 * random.NextDouble())) * Rel(x.shape[^1])).reshape(c, x.shape[1], x.shape[2]);
+                return AnomalyMaps.Smooth(x, 0.5 + (2 * random.NextDouble())).reshape(c, x.shape[1], x.shape[2]);
         }
     }
 

@@ -84,26 +84,6 @@ internal sealed class TrainingStep
         generatorOptimizer.Step(apply);
         var (dLoss, dLossFinite, dGradientsFinite) = DiscriminatorPass(realLogits, recon, apply);
         var (hLoss, hLossFinite, hGradientsFinite) = HeadPass(batch, recon, apply);
-        for (int k = 1; k < options.HeadStepsPerBatch && hLoss is not null; k++)
-        {
-            // Further head updates on fresh syntheses of the same clean batch; the generator only reads them.
-            var more = AnomalySynthesis.Prepare(synthesis, restoration, x, random);
-            Tensor moreRecon;
-            using (no_grad())
-            {
-                moreRecon = generator.call(more.Input);
-            }
-
-            var (l, lf, gf) = HeadPass(more, moreRecon, apply);
-            hLoss = ScalarMath.Sum(hLoss, l!);
-            hLossFinite = hLossFinite!.logical_and(lf!);
-            hGradientsFinite = hGradientsFinite!.logical_and(gf!);
-        }
-
-        if (hLoss is not null && options.HeadStepsPerBatch > 1)
-        {
-            hLoss = ScalarMath.Div(hLoss, options.HeadStepsPerBatch);
-        }
 
         // The step's only read-back: losses and guard flags in one copy.
         var none = zeros(1, device: x.device).squeeze();

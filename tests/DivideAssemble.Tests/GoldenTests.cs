@@ -58,7 +58,7 @@ public sealed class GoldenTests : TempFolderTest
         // Strings and the graph hash bit for bit; numbers to 1e-4, for a calibration recomputed here (a changed
         // pooling) averages float32 maps in an order that depends on the CPU's vector width, and its threshold is
         // a z-score over a small spread. The whole file's own hash is left out: it covers those numbers too.
-        Compare($"export-{model}{(pooling is null ? string.Empty : "-" + pooling.ToLowerInvariant())}.json", actual, exact: false, tolerance: 1e-4);
+        Compare($"export-{model}{(pooling is null ? string.Empty : "-" + pooling.ToLowerInvariant())}.json", actual, tolerance: 1e-4);
     }
 
     [TestCase("daad-grey32")]
@@ -80,7 +80,7 @@ public sealed class GoldenTests : TempFolderTest
             image!.AsObject().Remove("path");
         }
 
-        Compare($"eval-{model}.json", json, exact: false);
+        Compare($"eval-{model}.json", json);
     }
 
     [Test]
@@ -99,7 +99,7 @@ public sealed class GoldenTests : TempFolderTest
             row?.AsObject().Remove("TrainingSeconds");
         }
 
-        Compare("selection.json", report, exact: false);
+        Compare("selection.json", report);
     }
 
     /// <summary>The committed model file; recorded (trained, seeded) when updating and missing.</summary>
@@ -143,12 +143,6 @@ public sealed class GoldenTests : TempFolderTest
 
     private static TensorImageSource CalibrationImages(int channels) => new(Synthetic.Textures(8, 32, 9, false, channels));
 
-    /// <summary>
-    /// The SHA-256 of the ModelProto's graph field (field 7) — the exported network and scoring — without its
-    /// double scalars, which are returned by name: those are the calibration constants and score weights, and a
-    /// calibration the test recomputes (a changed pooling) reduces float32 maps in an order that depends on the
-    /// CPU's vector width, so they are compared to 1e-6 instead of bit for bit.
-    /// </summary>
     private const string FileHashKey = "divideassemble.sha256";
 
     /// <summary>A metadata value as the golden file holds it: JSON documents and numbers parsed (so their numbers compare with a tolerance), other strings as they are.</summary>
@@ -157,6 +151,12 @@ public sealed class GoldenTests : TempFolderTest
         : key.EndsWith("_threshold", StringComparison.Ordinal) ? JsonValue.Create(double.Parse(value, CultureInfo.InvariantCulture))
         : JsonValue.Create(value);
 
+    /// <summary>
+    /// The SHA-256 of the ModelProto's graph field (field 7) — the exported network and scoring — without its
+    /// double scalars, which are returned by name: those are the calibration constants and score weights, and a
+    /// calibration the test recomputes (a changed pooling) reduces float32 maps in an order that depends on the
+    /// CPU's vector width, so they are compared with a tolerance instead of bit for bit.
+    /// </summary>
     private static (string Hash, JsonObject Scalars) GraphHash(byte[] model)
     {
         var reader = new ProtoReader(model, "ModelProto");
@@ -222,7 +222,8 @@ public sealed class GoldenTests : TempFolderTest
         return !hasDims && type == 11 && name is not null && raw is { Length: 8 } ? (name, BitConverter.ToDouble(raw)) : null;
     }
 
-    private static void Compare(string name, JsonNode actual, bool exact, double tolerance = Tolerance)
+    /// <summary>Compares with the recorded golden file: strings exactly, numbers to <paramref name="tolerance"/> (relative above 1).</summary>
+    private static void Compare(string name, JsonNode actual, double tolerance = Tolerance)
     {
         string path = Path.Combine(Folder, name);
         if (Update)
@@ -235,18 +236,18 @@ public sealed class GoldenTests : TempFolderTest
         File.Exists(path).Should().BeTrue($"the golden output {path} is committed");
         var expected = JsonNode.Parse(File.ReadAllText(path))!;
         var differences = new List<string>();
-        Diff(expected, actual, "$", exact, tolerance, differences);
+        Diff(expected, actual, "$", tolerance, differences);
         differences.Should().BeEmpty($"{name} holds the recorded output");
     }
 
-    private static void Diff(JsonNode? expected, JsonNode? actual, string at, bool exact, double tolerance, List<string> differences)
+    private static void Diff(JsonNode? expected, JsonNode? actual, string at, double tolerance, List<string> differences)
     {
         switch (expected)
         {
             case JsonObject e when actual is JsonObject a:
                 foreach (string key in e.Select(kv => kv.Key).Union(a.Select(kv => kv.Key)))
                 {
-                    Diff(e[key], a[key], $"{at}.{key}", exact, tolerance, differences);
+                    Diff(e[key], a[key], $"{at}.{key}", tolerance, differences);
                 }
 
                 return;
@@ -259,11 +260,11 @@ public sealed class GoldenTests : TempFolderTest
 
                 for (int i = 0; i < e.Count; i++)
                 {
-                    Diff(e[i], a[i], $"{at}[{i}]", exact, tolerance, differences);
+                    Diff(e[i], a[i], $"{at}[{i}]", tolerance, differences);
                 }
 
                 return;
-            case JsonValue e when actual is JsonValue a && !exact && e.GetValueKind() == JsonValueKind.Number && a.GetValueKind() == JsonValueKind.Number:
+            case JsonValue e when actual is JsonValue a && e.GetValueKind() == JsonValueKind.Number && a.GetValueKind() == JsonValueKind.Number:
                 double x = e.GetValue<double>(), y = a.GetValue<double>();
                 if (Math.Abs(x - y) > tolerance * Math.Max(1, Math.Abs(x)))
                 {

@@ -143,10 +143,14 @@ internal static class Plan
         return runs;
     }
 
-    /// <summary>The judging protocol with library defaults: textures 128×128, 20 epochs; digits 32×32, 5 epochs, no flips; grey; seed 1.</summary>
+    /// <summary>
+    /// The judging protocol with the library defaults of the day these groups ran: textures 128×128, 20 epochs
+    /// (pinned: the defaults became 64×64 and 100 epochs later, and eng/default-seeds.sh measures those); digits
+    /// 32×32, 5 epochs, no flips; grey; seed 1.
+    /// </summary>
     public static DaadOptions Protocol(string kind, string variant)
     {
-        var o = DaadOptions.Default;
+        var o = Pinned(DaadOptions.Default);
         o.Network.Channels = 1;
         o.Network.Variant = variant == "ae" ? ModelVariant.Autoencoder : ModelVariant.Daad;
         o.Seed = 1;
@@ -175,7 +179,7 @@ internal static class Plan
 
     private static DaadOptions Base(string variant, string division, int seed)
     {
-        var o = DaadOptions.Default;
+        var o = Pinned(DaadOptions.Default);
         o.Network.Channels = 1;
         o.Network.Variant = variant switch
         {
@@ -201,6 +205,14 @@ internal static class Plan
         // ... and their memories started uniform (items from samples, and the memory distance, came later).
         o.Training.MemoryInit = MemoryInit.Uniform;
         return Reconstruction(o);
+    }
+
+    /// <summary>Pins the image size and schedule of the defaults these groups ran with (128×128, 20 epochs), so their stored results stay valid.</summary>
+    private static DaadOptions Pinned(DaadOptions o)
+    {
+        o.Network.ImageSize = 128;
+        o.Training.Epochs = 20;
+        return o;
     }
 
     /// <summary>Pins options to reconstruction only (no discriminative head, no restoration training): the groups that ran before those existed.</summary>

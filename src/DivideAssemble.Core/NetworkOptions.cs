@@ -20,9 +20,9 @@ public sealed class NetworkOptions
     public ModelVariant Variant { get; set; } = ModelVariant.Daad;
 
     /// <summary>Gets or sets the side S of the square input images, in pixels; must be divisible by 2^<see cref="Depth"/>.</summary>
-    /// <value>The default value is 128.</value>
+    /// <value>The default value is 64: on every texture set's validation split, 64 px for 100 epochs found more defects than 128 px for 20 in about 1.5× the time (docs/defaults.md).</value>
     [Range(8, 4096)]
-    public int ImageSize { get; set; } = 128;
+    public int ImageSize { get; set; } = 64;
 
     /// <summary>
     /// Gets or sets the number of image channels (1 for grey, 3 for RGB); <see langword="null"/> takes them from

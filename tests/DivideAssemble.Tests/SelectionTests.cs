@@ -191,7 +191,8 @@ public sealed class SelectionChoiceTests
 
     private static DaadOptions Configured()
     {
-        var o = DaadOptions.Default; // 128 px: division 16,16,1, T 0.1, low-pass residual, top 3 %
+        var o = DaadOptions.Default; // at 128 px: division 16,16,1, T 0.1, low-pass residual, top 3 %
+        o.Network.ImageSize = 128;
         o.Network.MemoryTemperature = 0.1;
         return o;
     }

@@ -21,8 +21,15 @@ namespace DivideAssemble.Benchmarks;
 /// </summary>
 internal static class HeadCurveMode
 {
+    private static readonly string[] Keys = { "steps", "width", "size", "depth", "min-opacity", "lr", "model" };
+
     public static void Run(TextWriter output, string folder, IReadOnlyDictionary<string, string> settings)
     {
+        if (settings.Keys.FirstOrDefault(k => !Keys.Contains(k, StringComparer.Ordinal)) is { } unknown)
+        {
+            throw new ArgumentException($"--head-curve: unknown setting '{unknown}'; the settings are {string.Join(", ", Keys)}.");
+        }
+
         int steps = Int(settings, "steps", 400), width = Int(settings, "width", 16), size = Int(settings, "size", 128), depth = Int(settings, "depth", 3);
         var training = new TrainingOptions();
         training.MinAnomalyOpacity = Double(settings, "min-opacity", training.MinAnomalyOpacity);

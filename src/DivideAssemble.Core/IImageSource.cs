@@ -26,6 +26,13 @@ public interface IImageSource
     /// </summary>
     /// <returns>The channel count, or <see langword="null"/>.</returns>
     int? StoredChannels() => null;
+
+    /// <summary>
+    /// Returns the side the images are stored at — the larger side of the first image — or <see langword="null"/>
+    /// when the source cannot tell; <see cref="SyntheticDefects"/> draws its defects at this size when it is read smaller.
+    /// </summary>
+    /// <returns>The side in pixels, or <see langword="null"/>.</returns>
+    int? StoredSize() => null;
 }
 
 /// <summary>An image source whose images carry a label (0 normal, 1 anomalous) and optionally a ground-truth defect mask.</summary>

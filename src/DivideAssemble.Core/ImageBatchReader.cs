@@ -163,6 +163,8 @@ public static class ImageSources
         public void Read(int index, int channels, int size, Span<float> destination) => source.Read(indices[index], channels, size, destination);
 
         public int? StoredChannels() => source.StoredChannels();
+
+        public int? StoredSize() => source.StoredSize();
     }
 
     private sealed class ImageListSource : IImageSource
@@ -179,5 +181,7 @@ public static class ImageSources
             ImagePreprocessing.ToModelInput(images[index], channels, size, destination);
 
         public int? StoredChannels() => images.Length == 0 ? null : Math.Min(images[0].Channels, 3);
+
+        public int? StoredSize() => images.Length == 0 ? null : Math.Max(images[0].Width, images[0].Height);
     }
 }

@@ -7,7 +7,9 @@ namespace DivideAssemble;
 /// contrast (they alternate): an irregular blob (a mask from smooth fractal noise, as Perlin noise gives)
 /// filled with foreign texture; a cut-and-paste patch of another normal image; a thin curved scratch;
 /// and a stain (a soft-edged region pulled towards another grey). Everything is drawn by a seeded
-/// generator in coordinates relative to the image, so any read size paints the same defect.
+/// generator in coordinates relative to the image, so any read size paints the same defect; read smaller than
+/// the images are stored (<see cref="IImageSource.StoredSize"/>), a defect is drawn at the stored size and averaged
+/// down, as shrinking a real defective image would.
 /// </summary>
 /// <remarks>
 /// Use it to choose settings without a real test set: train on some normal images and validate on the
@@ -16,6 +18,8 @@ namespace DivideAssemble;
 /// </remarks>
 public sealed class SyntheticDefects : ILabeledImageSource
 {
+    private const int MaxSupersampling = 8;
+
     private readonly IImageSource normals;
     private readonly Defect[] defects;
     private readonly int maskSize;
@@ -78,6 +82,9 @@ public sealed class SyntheticDefects : ILabeledImageSource
     public int? StoredChannels() => normals.StoredChannels();
 
     /// <inheritdoc />
+    public int? StoredSize() => normals.StoredSize();
+
+    /// <inheritdoc />
     public bool HasMasks => true;
 
     /// <summary>Returns the kind and contrast of the defect of image <paramref name="index"/> (for the anomalous half).</summary>
@@ -135,24 +142,52 @@ public sealed class SyntheticDefects : ILabeledImageSource
 
         int plane = size * size;
         var local = LocalMean(destination, channels, size, d);
+
+        // Read smaller than stored, the defect is drawn at the stored resolution and averaged down (k × k samples
+        // per pixel, at most 8 × 8), as a real defect is when its image is shrunk: a scratch thinner than a pixel
+        // turns faint, not into a dotted line at full contrast. Point-sampled, validation favoured small read sizes.
+        int k = normals.StoredSize() is { } stored && stored > size ? Math.Min(MaxSupersampling, stored / size) : 1;
+        var texture = new double[channels];
         for (int y = 0; y < size; y++)
         {
             for (int x = 0; x < size; x++)
             {
-                double u = (x + 0.5) / size, v = (y + 0.5) / size;
-                double weight = d.Weight(u, v);
-                if (weight <= 0)
+                double coverage = 0;
+                Array.Clear(texture);
+                for (int sy = 0; sy < k; sy++)
+                {
+                    for (int sx = 0; sx < k; sx++)
+                    {
+                        double su = (x + ((sx + 0.5) / k)) / size, sv = (y + ((sy + 0.5) / k)) / size;
+                        double w = d.Weight(su, sv);
+                        if (w > 0)
+                        {
+                            coverage += w;
+                            if (d.Kind == DefectKind.Blob)
+                            {
+                                for (int c = 0; c < channels; c++)
+                                {
+                                    texture[c] += w * d.Texture(su, sv, c);
+                                }
+                            }
+                        }
+                    }
+                }
+
+                if (coverage <= 0)
                 {
                     continue;
                 }
 
+                double u = (x + 0.5) / size, v = (y + 0.5) / size;
+                double weight = coverage / (k * k);
                 for (int c = 0; c < channels; c++)
                 {
                     int at = (c * plane) + (y * size) + x;
                     float original = destination[at];
                     double target = d.Kind switch
                     {
-                        DefectKind.Blob => local[c] + (d.Shift * d.Texture(u, v, c)),
+                        DefectKind.Blob => local[c] + (d.Shift * texture[c] / coverage),
                         DefectKind.CutPaste => donor![(c * plane) + d.DonorOffset(u, v, size)] + (d.Shift * 0.5),
                         DefectKind.Scratch => original + d.Shift,
                         _ => original + d.Shift,

@@ -10,6 +10,7 @@ public sealed class FileImageSource : ILabeledImageSource
     private readonly int[] labels;
     private readonly string?[]? masks;
     private int? storedChannels;
+    private int? storedSize;
 
     /// <summary>Creates a source over files.</summary>
     /// <param name="paths">Image files.</param>
@@ -46,19 +47,16 @@ public sealed class FileImageSource : ILabeledImageSource
     /// <remarks>Decodes the first image once: 1 when it is grey, 3 otherwise (null for an empty source or an unreadable first image).</remarks>
     public int? StoredChannels()
     {
-        if (storedChannels is null && paths.Length > 0)
-        {
-            try
-            {
-                storedChannels = ImageDecoder.Decode(paths[0]).IsGrey ? 1 : 3;
-            }
-            catch (InvalidDataException)
-            {
-                return null;
-            }
-        }
-
+        DecodeFirst();
         return storedChannels;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Decodes the first image once: the larger of its sides (null for an empty source or an unreadable first image).</remarks>
+    public int? StoredSize()
+    {
+        DecodeFirst();
+        return storedSize;
     }
 
     /// <inheritdoc />
@@ -143,5 +141,23 @@ public sealed class FileImageSource : ILabeledImageSource
             keep.Select(i => labels[i]).ToList(),
             masks is null ? null : keep.Select(i => masks[i]).ToList());
         return (source, skipped);
+    }
+
+    private void DecodeFirst()
+    {
+        if (storedChannels is not null || paths.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var first = ImageDecoder.Decode(paths[0]);
+            storedSize = Math.Max(first.Width, first.Height);
+            storedChannels = first.IsGrey ? 1 : 3;
+        }
+        catch (InvalidDataException)
+        {
+        }
     }
 }

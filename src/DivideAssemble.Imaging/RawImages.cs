@@ -77,6 +77,8 @@ internal sealed class RawSubset : ILabeledImageSource
 
     public BinaryMask? ReadMask(int index) => null;
 
+    public int? StoredSize() => Math.Max(images.Height, images.Width);
+
     public void Read(int index, int channels, int size, Span<float> destination) =>
         ImagePreprocessing.ToModelInput(images.Image(indices[index]), channels, size, destination);
 }

@@ -62,6 +62,9 @@ public sealed class TensorImageSource : ILabeledImageSource
     public int? StoredChannels() => Math.Min(channels, 3);
 
     /// <inheritdoc />
+    public int? StoredSize() => Math.Max(height, width);
+
+    /// <inheritdoc />
     public string GetName(int index) => $"#{index}";
 
     /// <inheritdoc />

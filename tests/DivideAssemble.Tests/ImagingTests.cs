@@ -185,6 +185,8 @@ public sealed class ImagingTests : TempFolderTest
             data.Test.GetName(i + 4).Should().Contain("synthetic");
         }
 
+        data.Test.StoredSize().Should().Be(32, "the held-back files are stored at 32×32");
+
         var again = Datasets.Mvtec(Path.Combine(dir, "cat"), validation: true);
         var repeat = new float[32 * 32];
         again.Test.Read(5, 1, 32, repeat);
@@ -192,6 +194,34 @@ public sealed class ImagingTests : TempFolderTest
         repeat.Should().Equal(painted, "defects are seeded");
         FluentActions.Invoking(() => new SyntheticDefects(new FileImageSource(new[] { Path.Combine(dir, "cat", "train", "good", "000.png") })))
             .Should().Throw<ArgumentException>().WithMessage("*at least two normal images*");
+    }
+
+    [Test]
+    public void A_synthetic_defect_read_smaller_than_stored_is_the_stored_defect_averaged_down()
+    {
+        // Flat images stored at 128: a defect read at 64 must equal the one read at 128, averaged over 2×2 pixels —
+        // a scratch thinner than a pixel turns faint, as it does when a real image is shrunk, instead of keeping
+        // its full contrast on the pixels whose centres it happens to cross.
+        var flat = ImageSources.FromImages(Enumerable.Range(0, 4).Select(_ => new FloatImage(1, 128, 128, new float[128 * 128])).ToList());
+        var defects = new SyntheticDefects(flat, seed: 3, kinds: new[] { SyntheticDefects.DefectKind.Scratch });
+        defects.StoredSize().Should().Be(128);
+        defects.Describe(4).Faint.Should().BeTrue("the first defect is faint, so no pixel is clamped at either size");
+        var full = new float[128 * 128];
+        var half = new float[64 * 64];
+        defects.Read(4, 1, 128, full);
+        defects.Read(4, 1, 64, half);
+        double shift = full.Max(Math.Abs);
+        shift.Should().BeGreaterThan(0.1);
+        for (int y = 0; y < 64; y++)
+        {
+            for (int x = 0; x < 64; x++)
+            {
+                float mean = (full[(2 * y * 128) + (2 * x)] + full[(2 * y * 128) + (2 * x) + 1] + full[(((2 * y) + 1) * 128) + (2 * x)] + full[(((2 * y) + 1) * 128) + (2 * x) + 1]) / 4;
+                half[(y * 64) + x].Should().BeApproximately(mean, 1e-5f, $"pixel ({x}, {y})");
+            }
+        }
+
+        half.Count(v => v != 0 && Math.Abs(v) < shift - 1e-4).Should().BeGreaterThan(0, "pixels the scratch only partly covers are painted partly");
     }
 
     [Test]

@@ -152,28 +152,7 @@ public sealed class SyntheticDefects : ILabeledImageSource
         {
             for (int x = 0; x < size; x++)
             {
-                double coverage = 0;
-                Array.Clear(texture);
-                for (int sy = 0; sy < k; sy++)
-                {
-                    for (int sx = 0; sx < k; sx++)
-                    {
-                        double su = (x + ((sx + 0.5) / k)) / size, sv = (y + ((sy + 0.5) / k)) / size;
-                        double w = d.Weight(su, sv);
-                        if (w > 0)
-                        {
-                            coverage += w;
-                            if (d.Kind == DefectKind.Blob)
-                            {
-                                for (int c = 0; c < channels; c++)
-                                {
-                                    texture[c] += w * d.Texture(su, sv, c);
-                                }
-                            }
-                        }
-                    }
-                }
-
+                double coverage = d.Coverage(x, y, size, k, texture);
                 if (coverage <= 0)
                 {
                     continue;
@@ -337,6 +316,31 @@ public sealed class SyntheticDefects : ILabeledImageSource
             }
 
             return d;
+        }
+
+        /// <summary>
+        /// The sum of <see cref="Weight"/> over k × k samples of pixel (x, y) of a <paramref name="size"/>-pixel image;
+        /// for a blob, <paramref name="texture"/> (one entry per channel) receives the weighted sum of its texture there.
+        /// </summary>
+        public double Coverage(int x, int y, int size, int k, double[] texture)
+        {
+            double coverage = 0;
+            Array.Clear(texture);
+            for (int sy = 0; sy < k; sy++)
+            {
+                for (int sx = 0; sx < k; sx++)
+                {
+                    double u = (x + ((sx + 0.5) / k)) / size, v = (y + ((sy + 0.5) / k)) / size;
+                    double w = Weight(u, v);
+                    coverage += w;
+                    for (int c = 0; w > 0 && Kind == DefectKind.Blob && c < texture.Length; c++)
+                    {
+                        texture[c] += w * Texture(u, v, c);
+                    }
+                }
+            }
+
+            return coverage;
         }
 
         /// <summary>How strongly the defect covers (u, v): 0 outside, 1 inside, soft at a stain's edge.</summary>

@@ -22,6 +22,7 @@ internal static class DaadTool
                      [--epochs E] [--batch B] [--seed s] [--device cpu|cuda] [--preset default|paper]
                      [--channels C] [--width W] [--depth L] [--temperature T] [--lr X] [--threads n]
                      [--memory-init auto|uniform|samples] [--memory-weight β]
+                     [--head-width w] [--head-epochs E] [--head-lr X] [--head-weight w] [--restoration on|off]
                      [--checkpoint <file> --checkpoint-every K] [--no-flips] --out <model file>
                      [--select [--select-budget <minutes>]]
                      --select chooses division, temperature, residual and pooling on a validation split of the
@@ -30,7 +31,7 @@ internal static class DaadTool
                      error of their validation AUROC); --division or --temperature given with it are kept fixed; an interrupted
                      selection continues when run again (state in <out>.selection.json)
         daad eval    --model <file> --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
-                     --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma] [--memory-weight β]
+                     --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma] [--memory-weight β] [--head-weight w]
         daad score   --model <file> <image or folder>... [--json]
         daad compare --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
                      (--models daad,ae,... | --divisions "2,2,1;4,4,1;8,8,1;pixel") [--model daad] [training options]

@@ -98,6 +98,7 @@ internal static class SharedArguments
         o.Network.HeadWidth = a.Int("head-width") ?? o.Network.HeadWidth;
         o.Training.Restoration = a.Choice("restoration", Switches, o.Training.Restoration);
         o.Training.HeadLearningRate = a.Double("head-lr") ?? o.Training.HeadLearningRate;
+        o.Training.HeadEpochs = a.Int("head-epochs") ?? o.Training.HeadEpochs;
         o.Scoring.HeadWeight = a.Double("head-weight") ?? o.Scoring.HeadWeight;
         o.Network.Depth = a.Int("depth") ?? o.Network.Depth;
         o.Training.Epochs = a.Int("epochs") ?? o.Training.Epochs;

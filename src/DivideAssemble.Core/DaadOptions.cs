@@ -91,11 +91,17 @@ public sealed class DaadOptions
         !Network.HasMemory ? 0
         : Scoring.MemoryWeight ?? (Network.MemoryHoldsWholeMaps() && EffectiveMemoryInit() == MemoryInit.Samples ? ScoringOptions.DefaultMemoryWeight : 0);
 
-    /// <summary>Returns whether the generator trains to restore images with synthetic anomalies: <see cref="TrainingOptions.Restoration"/>, or by default when the network has a discriminative head.</summary>
-    public bool EffectiveRestoration() => Training.Restoration ?? Network.HasHead;
+    /// <summary>Returns whether the generator trains to restore images with synthetic anomalies: <see cref="TrainingOptions.Restoration"/>, off when unset (it lowered image AUROC on every validation split measured).</summary>
+    public bool EffectiveRestoration() => Training.Restoration ?? false;
 
     /// <summary>Returns whether training synthesises anomalies at all (for restoration or for the head).</summary>
     public bool SynthesisesAnomalies() => EffectiveRestoration() || Network.HasHead;
+
+    /// <summary>Returns the epochs the discriminative head trains for after the generator's: 0 without a head; <see cref="TrainingOptions.HeadEpochs"/> when set; else <see cref="TrainingOptions.Epochs"/>.</summary>
+    public int EffectiveHeadEpochs() => !Network.HasHead ? 0 : Training.HeadEpochs ?? Training.Epochs;
+
+    /// <summary>Returns the epochs of a whole run: the generator's, then the head's (<see cref="EffectiveHeadEpochs"/>).</summary>
+    public int TotalEpochs() => Training.Epochs + EffectiveHeadEpochs();
 
     /// <summary>Returns the weight w of the head's score: 0 without a head; <see cref="ScoringOptions.HeadWeight"/> when set; else 1.</summary>
     public double EffectiveHeadWeight() => !Network.HasHead ? 0 : Scoring.HeadWeight ?? 1;

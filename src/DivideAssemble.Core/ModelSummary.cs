@@ -42,7 +42,14 @@ public static class ModelSummary
 
         if (options.SynthesisesAnomalies())
         {
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  trained on synthetic anomalies ({(options.EffectiveRestoration() ? "restoration: the generator returns the clean image" : "the generator reconstructs what it reads")}), opacity {options.Training.MinAnomalyOpacity:G3}–{options.Training.MaxAnomalyOpacity:G3}, {options.Training.CleanFraction:P0} of each batch clean"));
+            var t = options.Training;
+            string what = (options.EffectiveRestoration(), n.HasHead) switch
+            {
+                (true, true) => $"the generator trained to restore them, then the head for {options.EffectiveHeadEpochs()} epochs on the frozen generator's reconstructions",
+                (true, false) => "the generator trained to restore them",
+                _ => $"the head for {options.EffectiveHeadEpochs()} epochs after the generator, on the frozen generator's reconstructions",
+            };
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  synthetic anomalies ({what}), opacity {t.MinAnomalyOpacity:G3}–{t.MaxAnomalyOpacity:G3}, {t.CleanFraction:P0} of each batch clean"));
         }
 
         var sc = options.Scoring;

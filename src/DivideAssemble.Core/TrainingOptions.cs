@@ -101,10 +101,10 @@ public sealed class TrainingOptions
     /// outside data) and is asked for the clean image, with an L2 + SSIM loss, instead of reconstructing the
     /// image it reads. A generator that learned to undo anomalies leaves them in the residual.
     /// </summary>
-    /// <value>The default value is <see langword="null"/>: chosen from the image size and channels (<see cref="DaadOptions.EffectiveRestoration"/>; docs/defaults.md says why).</value>
+    /// <value>The default value is <see langword="null"/>: off (<see cref="DaadOptions.EffectiveRestoration"/>; docs/synthetic-anomalies.md says why).</value>
     public bool? Restoration { get; set; }
 
-    /// <summary>Gets or sets the fraction of each batch left clean when anomalies are synthesised (restoration or a discriminative head).</summary>
+    /// <summary>Gets or sets the fraction of each batch left clean when anomalies are synthesised (restoration, or the discriminative head's epochs).</summary>
     /// <value>The default value is 0.5 (DRAEM's).</value>
     [Range(0.0, 1.0)]
     public double CleanFraction { get; set; } = 0.5;
@@ -118,6 +118,17 @@ public sealed class TrainingOptions
     /// <value>The default value is 1.</value>
     [Range(0.0, 1.0)]
     public double MaxAnomalyOpacity { get; set; } = 1.0;
+
+    /// <summary>
+    /// Gets or sets the number of epochs the discriminative head trains for (<see cref="NetworkOptions.HeadWidth"/>),
+    /// after the generator's <see cref="Epochs"/>: the generator is frozen as it scores (evaluation mode, its kept-best
+    /// weights), and the head alone learns the training synthesis's anomalies from each corrupted image and the
+    /// generator's reconstruction of it. Keep-best and early stopping then watch the head's focal loss on the
+    /// held-back images.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: as many as <see cref="Epochs"/>.</value>
+    [Range(0, 1_000_000)]
+    public int? HeadEpochs { get; set; }
 
     /// <summary>Gets or sets the discriminative head's Adam learning rate (<see cref="NetworkOptions.HeadWidth"/>).</summary>
     /// <value>The default value is 1e-3.</value>

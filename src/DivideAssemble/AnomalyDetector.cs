@@ -57,7 +57,6 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
         var net = this.options.Network;
         net.HeightRatio ??= net.ResolvedHeightRatio;
         net.WidthRatio ??= net.ResolvedWidthRatio;
-        net.HeadWidth ??= net.ResolvedHeadWidth;
         this.options.Training.Restoration ??= this.options.EffectiveRestoration();
         if (net.Channels is not null)
         {
@@ -267,6 +266,7 @@ public sealed partial class AnomalyDetector : IAnomalyDetector
     private void BuildNetworks()
     {
         var net = options.Network;
+        net.HeadWidth ??= net.ResolvedHeadWidth; // the default depends on the channels, known now
         networks = TorchRandom.WithSeed(options.Seed, () => ModelNetworks.Build(net));
         networks.To(device);
         networks.Train(false);

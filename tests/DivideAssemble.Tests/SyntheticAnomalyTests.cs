@@ -121,14 +121,17 @@ public sealed class SyntheticAnomalyTests : TempFolderTest
     {
         using var scope = NewDisposeScope();
         var source = new TensorImageSource(Synthetic.Textures(32, 32, 1, false));
-        DaadBuilder Build(int epochs) => DetectorTests.Builder(ModelVariant.Daad, epochs).Configure(o =>
+        DaadBuilder Build() => DetectorTests.Builder(ModelVariant.Daad, 2).Configure(o =>
         {
             o.Network.HeadWidth = 8;
             o.Training.Restoration = true;
+            o.Training.KeepBest = true;
         });
-        using var full = Build(3).Build();
+        using var full = Build().Build();
         var uninterrupted = full.Fit(source).History;
-        uninterrupted.Should().OnlyContain(e => e.HeadLoss > 0 && e.ValidationLoss > 0);
+        uninterrupted.Select(e => e.Epoch).Should().Equal(1, 2, 3, 4);
+        uninterrupted.Take(2).Should().OnlyContain(e => e.HeadLoss == null && e.ValidationLoss > 0, "the generator trains first");
+        uninterrupted.Skip(2).Should().OnlyContain(e => e.HeadLoss > 0 && e.ValidationLoss > 0, "then the head, for as many epochs");
 
         var probe = cat(new[] { Synthetic.Textures(3, 32, 8, false), Synthetic.Textures(3, 32, 9, true) });
         var results = full.Score(probe);
@@ -141,16 +144,17 @@ public sealed class SyntheticAnomalyTests : TempFolderTest
             loaded.Options.Network.HeadWidth.Should().Be(8);
             loaded.HeadParameterCount.Should().Be(full.HeadParameterCount).And.BeGreaterThan(0);
             loaded.Score(probe).Select(r => r.Score).Should().Equal(results.Select(r => r.Score));
-            loaded.Summary().Should().Contain("discriminative head");
+            loaded.Summary().Should().Contain("discriminative head").And.Contain("the head for 2 epochs");
         }
 
+        // Interrupted at the end of the generator's epochs: the resumed run starts the head's from the checkpoint's kept-best generator.
         string checkpoint = Path.Combine(dir, "head.ckpt");
-        using (var first = Build(3).Configure(o => o.Training.CheckpointEvery = 1).Build())
+        using (var first = Build().Configure(o => o.Training.CheckpointEvery = 1).Build())
         {
             using var cts = new CancellationTokenSource();
             var progress = new SynchronousProgress<TrainingProgress>(p =>
             {
-                if (p.EndOfEpoch && p.Epoch == 1)
+                if (p.EndOfEpoch && p.Epoch == 2)
                 {
                     cts.Cancel();
                 }
@@ -164,5 +168,30 @@ public sealed class SyntheticAnomalyTests : TempFolderTest
             summary.History.Select(e => (e.Loss, e.HeadLoss)).Should().Equal(uninterrupted.Select(e => (e.Loss, e.HeadLoss)), "the head, its optimiser and the synthesis resume exactly");
             resumed.Score(probe).Select(r => r.Score).Should().Equal(results.Select(r => r.Score));
         }
+    }
+
+    [Test]
+    [Category("Slow")]
+    public void The_head_trains_on_a_frozen_generator_that_is_the_generator_of_the_same_model_without_a_head()
+    {
+        using var scope = NewDisposeScope();
+        var source = new TensorImageSource(Synthetic.Textures(24, 32, 1, false));
+        using var plain = DetectorTests.Builder(ModelVariant.Daad, 2).WithDiscriminativeHead(0).Build();
+        using var headed = DetectorTests.Builder(ModelVariant.Daad, 2).WithDiscriminativeHead(8).Configure(o => o.Training.HeadEpochs = 1).Build();
+        var plainHistory = plain.Fit(source).History;
+        var headedHistory = headed.Fit(source).History;
+        headedHistory.Take(2).Select(e => (e.Loss, e.ValidationLoss)).Should().Equal(plainHistory.Select(e => (e.Loss, e.ValidationLoss)), "the generator's epochs are those of a model without a head");
+        headedHistory.Should().HaveCount(3);
+        var a = plain.Generator.state_dict();
+        var b = headed.Generator.state_dict();
+        b.Keys.Should().BeEquivalentTo(a.Keys);
+        foreach (var (key, value) in a)
+        {
+            b[key].equal(value).all().item<bool>().Should().BeTrue($"the head's epoch leaves the generator's {key} as it was");
+        }
+
+        var probe = Synthetic.Textures(2, 32, 8, false);
+        headed.Score(probe).Should().OnlyContain(r => r.HeadScore != null);
+        headed.Options.EffectiveRestoration().Should().BeFalse("restoration is off unless asked for");
     }
 }

@@ -377,6 +377,15 @@ internal sealed class CheckpointState
 
         BestWeights = weights;
     }
+
+    /// <summary>Forgets the best epoch and its weights, so the tracking starts again (the head's epochs after the generator's).</summary>
+    public void StartOverBest()
+    {
+        ReplaceBestWeights(null);
+        BestValidationLoss = double.PositiveInfinity;
+        BestEpoch = 0;
+        EpochsWithoutImprovement = 0;
+    }
 }
 
 /// <summary>A write-only pass-through stream that hashes what it writes (SHA-256).</summary>

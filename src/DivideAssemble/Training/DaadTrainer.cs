@@ -75,8 +75,14 @@ internal sealed class DaadTrainer
 
         try
         {
-            for (int epoch = run.State.EpochsCompleted + 1; epoch <= t.Epochs && !run.StopRequested; epoch++)
+            int total = run.Options.TotalEpochs();
+            for (int epoch = run.State.EpochsCompleted + 1; epoch <= total; epoch++)
             {
+                if (epoch == t.Epochs + 1)
+                {
+                    BeginHeadEpochs();
+                }
+
                 if (!RunEpoch(epoch, cancellationToken))
                 {
                     break;
@@ -85,6 +91,17 @@ internal sealed class DaadTrainer
                 foreach (var c in callbacks)
                 {
                     c.OnEpochEnd(run);
+                }
+
+                if (run.StopRequested)
+                {
+                    if (epoch > t.Epochs || total == t.Epochs)
+                    {
+                        break;
+                    }
+
+                    run.StopRequested = false; // an early stop of the generator's epochs goes on to the head's
+                    epoch = t.Epochs;
                 }
             }
         }
@@ -111,14 +128,31 @@ internal sealed class DaadTrainer
             run.AddressingEntropy);
     }
 
+    /// <summary>
+    /// Between the generator's epochs and the head's: the generator gets its kept-best weights, and the best-epoch
+    /// tracking starts again for the head (a resumed run passes here too, from the checkpoint's state).
+    /// </summary>
+    private void BeginHeadEpochs()
+    {
+        foreach (var c in callbacks.OfType<BestEpochCallback>())
+        {
+            c.OnRunEnd(run);
+        }
+
+        run.State.StartOverBest();
+        run.Logger.LogInformation("The generator is frozen; the discriminative head trains for epochs {From}..{To}.", run.Options.Training.Epochs + 1, run.Options.TotalEpochs());
+    }
+
     /// <summary>One epoch of shuffled, augmented steps; records its losses and returns true, or false when it was cancelled (or had no step).</summary>
     /// <exception cref="TrainingDivergedException">A loss or gradient became non-finite.</exception>
     private bool RunEpoch(int epoch, CancellationToken cancellationToken)
     {
         run.Epoch = epoch;
-        run.Networks.Train(true);
+        bool head = run.InHeadEpochs;
+        run.Networks.Train(!head);
+        run.Networks.Head?.train(head);
         var rng = new Random(EpochSeed(run.Options.Seed, epoch));
-        var anomalies = step.Synthesises ? new Random(SynthesisSeed(run.Options.Seed, epoch)) : null;
+        var anomalies = step.Synthesises || head ? new Random(SynthesisSeed(run.Options.Seed, epoch)) : null;
         var order = run.TrainIndices.ToArray();
         rng.Shuffle(order);
         double sumLoss = 0, sumRec = 0, sumD = 0, sumHead = 0;
@@ -135,7 +169,7 @@ internal sealed class DaadTrainer
             using (var scope = NewDisposeScope())
             {
                 var x = Augment(run.Reader.ToTensor(batch.Data, run.Device), batch.Indices.Count, rng);
-                outcome = step.Run(x, anomalies);
+                outcome = head ? step.RunHead(x, anomalies!) : step.Run(x, anomalies);
             }
 
             if (outcome.Problem is not null)
@@ -164,9 +198,9 @@ internal sealed class DaadTrainer
             return false;
         }
 
-        run.State.History.Add(new EpochLosses(epoch, sumLoss / steps, sumRec / steps, null, run.Discriminator is null ? null : sumD / steps)
+        run.State.History.Add(new EpochLosses(epoch, sumLoss / steps, sumRec / steps, null, run.Discriminator is null || head ? null : sumD / steps)
         {
-            HeadLoss = run.Networks.Head is null ? null : sumHead / steps,
+            HeadLoss = head ? sumHead / steps : null,
         });
         run.State.EpochsCompleted = epoch;
         return true;
@@ -260,7 +294,10 @@ internal sealed class TrainingRun
     public int StepsPerEpoch => (TrainIndices.Length + Options.Training.BatchSize - 1) / Options.Training.BatchSize;
 
     /// <summary>Gets the number of steps left when the run started (for estimates).</summary>
-    public int StepsPlanned => Math.Max(1, (Options.Training.Epochs - StartEpoch) * StepsPerEpoch);
+    public int StepsPlanned => Math.Max(1, (Options.TotalEpochs() - StartEpoch) * StepsPerEpoch);
+
+    /// <summary>Gets a value indicating whether the current epoch is one of the head's, after the generator's.</summary>
+    public bool InHeadEpochs => Epoch > Options.Training.Epochs;
 
     public int StartEpoch { get; init; }
 

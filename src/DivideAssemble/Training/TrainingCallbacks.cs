@@ -26,10 +26,9 @@ internal interface ITrainingCallback
 }
 
 /// <summary>
-/// Measures the validation loss on the held-back normal images after every epoch: the reconstruction loss,
-/// or with synthetic anomalies what training minimises — the generator's loss (L2, + 1 − SSIM with
-/// restoration) on the images with anomalies painted by a fixed seed (the same every epoch), plus the
-/// discriminative head's focal loss on them.
+/// Measures the validation loss on the held-back normal images after every epoch: what the epoch minimised —
+/// the reconstruction loss; with restoration the generator's L2 + 1 − SSIM on the images with anomalies painted
+/// by a fixed seed (the same every epoch); in the head's epochs the head's focal loss on such images.
 /// </summary>
 internal sealed class ValidationLossCallback : ITrainingCallback
 {
@@ -44,28 +43,25 @@ internal sealed class ValidationLossCallback : ITrainingCallback
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var options = run.Options;
-        var synthesis = options.SynthesisesAnomalies() ? new AnomalySynthesis(options.Training) : null;
-        var random = synthesis is null ? null : new Random(DaadTrainer.SynthesisSeed(options.Seed, 0));
+        bool head = run.InHeadEpochs;
         bool restoration = options.EffectiveRestoration();
+        var synthesis = head || restoration ? new AnomalySynthesis(options.Training) : null;
+        var random = synthesis is null ? null : new Random(DaadTrainer.SynthesisSeed(options.Seed, 0));
         var sum = zeros(1, dtype: float64, device: run.Device);
         foreach (var x in run.Reader.Tensors(run.ValidationIndices, options.Training.BatchSize, run.Device))
         {
             using var batchScope = NewDisposeScope();
-            var batch = AnomalySynthesis.Prepare(synthesis, restoration, x, random);
+            var batch = AnomalySynthesis.Prepare(synthesis, restoration && !head, x, random);
             var recon = run.Generator.call(batch.Input);
-            var loss = Losses.Generator(batch.Target, recon, restoration);
-            if (run.Networks.Head is { } head && batch.Masks is not null)
-            {
-                loss = ScalarMath.Sum(loss, Losses.Focal(head.call(batch.Input, recon), batch.Masks));
-            }
-
+            var loss = head ? Losses.Focal(run.Networks.Head!.call(batch.Input, recon), batch.Masks!) : Losses.Generator(batch.Target, recon, restoration);
             using var count = ((double)x.shape[0]).ToScalar();
             sum.add_(loss.to(float64).mul(count), ScalarMath.One);
         }
 
         double value = sum.item<double>() / run.ValidationIndices.Length;
         run.UpdateLastEpoch(run.LastEpoch with { ValidationLoss = value });
-        run.Networks.Train(true);
+        run.Networks.Train(!head);
+        run.Networks.Head?.train(head);
     }
 }
 
@@ -80,7 +76,7 @@ internal sealed class BestEpochCallback : ITrainingCallback
     {
         var state = run.State;
         var record = run.LastEpoch;
-        double monitored = record.ValidationLoss ?? record.ReconstructionLoss;
+        double monitored = record.ValidationLoss ?? record.HeadLoss ?? record.ReconstructionLoss;
         if (monitored < state.BestValidationLoss)
         {
             state.BestValidationLoss = monitored;
@@ -134,7 +130,7 @@ internal sealed class EarlyStoppingCallback : ITrainingCallback
     public void OnEpochEnd(TrainingRun run)
     {
         int patience = run.Options.Training.EarlyStoppingPatience;
-        if (patience > 0 && run.State.EpochsWithoutImprovement >= patience && run.State.EpochsCompleted < run.Options.Training.Epochs)
+        if (patience > 0 && run.State.EpochsWithoutImprovement >= patience && run.State.EpochsCompleted != run.Options.Training.Epochs && run.State.EpochsCompleted < run.Options.TotalEpochs())
         {
             run.Logger.LogInformation("Early stop after epoch {Epoch}: no improvement for {Patience} epochs.", run.Epoch, patience);
             run.StopRequested = true;
@@ -179,7 +175,7 @@ internal sealed class ProgressCallback : ITrainingCallback
     public void OnStep(TrainingRun run, StepOutcome step) => progress?.Report(new TrainingProgress
     {
         Epoch = run.Epoch,
-        Epochs = run.Options.Training.Epochs,
+        Epochs = run.Options.TotalEpochs(),
         Step = run.Step,
         StepsPerEpoch = run.StepsPerEpoch,
         Loss = step.Total,
@@ -196,11 +192,11 @@ internal sealed class ProgressCallback : ITrainingCallback
     public void OnEpochEnd(TrainingRun run)
     {
         var record = run.LastEpoch;
-        run.Logger.LogInformation("Epoch {Epoch}/{Epochs}: loss {Loss:G5}, L_rec {Rec:G5}, validation {Val}", record.Epoch, run.Options.Training.Epochs, record.Loss, record.ReconstructionLoss, record.ValidationLoss?.ToString("G5") ?? "n/a");
+        run.Logger.LogInformation("Epoch {Epoch}/{Epochs}: loss {Loss:G5}, L_rec {Rec:G5}, validation {Val}", record.Epoch, run.Options.TotalEpochs(), record.Loss, record.ReconstructionLoss, record.ValidationLoss?.ToString("G5") ?? "n/a");
         progress?.Report(new TrainingProgress
         {
             Epoch = run.Epoch,
-            Epochs = run.Options.Training.Epochs,
+            Epochs = run.Options.TotalEpochs(),
             Step = run.Step,
             StepsPerEpoch = run.StepsPerEpoch,
             Loss = record.Loss,

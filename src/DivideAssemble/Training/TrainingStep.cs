@@ -10,10 +10,10 @@ namespace DivideAssemble.Training;
 /// reconstruction. DAAD+ runs three discriminator passes per step: D(x) once (its logits for the
 /// discriminator loss, its features — detached — for the alignment loss), D(x̂) for the generator, and
 /// D(x̂.detach()) for the discriminator.
-/// With synthetic anomalies (<see cref="DaadOptions.SynthesisesAnomalies"/>) the generator reads the corrupted
-/// batch x_a: with restoration it is asked for the clean x and L_rec becomes L2 + (1 − SSIM); the
-/// discriminator still sees the clean x as real. A discriminative head then learns the anomaly masks from
-/// x_a and the detached x̂ with the focal loss (its own optimiser; no gradient reaches the generator).
+/// With restoration (<see cref="DaadOptions.EffectiveRestoration"/>) the generator reads a batch x_a with
+/// synthetic anomalies and is asked for the clean x, and L_rec becomes L2 + (1 − SSIM); the discriminator still
+/// sees the clean x as real. The discriminative head has a step of its own (<see cref="RunHead"/>), run in the
+/// head's epochs after the generator's.
 /// </summary>
 /// <remarks>
 /// The step never waits for the device until its very end: whether the losses and gradients are
@@ -46,8 +46,8 @@ internal sealed class TrainingStep
         synthesis = options.SynthesisesAnomalies() ? new AnomalySynthesis(options.Training) : null;
     }
 
-    /// <summary>Gets a value indicating whether the step paints synthetic anomalies (and so needs a <see cref="Random"/>).</summary>
-    public bool Synthesises => synthesis is not null;
+    /// <summary>Gets a value indicating whether the generator's step paints synthetic anomalies (restoration, and so needs a <see cref="Random"/>).</summary>
+    public bool Synthesises => restoration;
 
     /// <summary>
     /// Runs the step on a batch already on the models' device; <paramref name="random"/> draws the synthetic
@@ -56,7 +56,7 @@ internal sealed class TrainingStep
     public StepOutcome Run(Tensor x, Random? random = null)
     {
         using var scope = NewDisposeScope();
-        var batch = AnomalySynthesis.Prepare(synthesis, restoration, x, random);
+        var batch = AnomalySynthesis.Prepare(restoration ? synthesis : null, restoration, x, random);
         Tensor? realLogits = null, realFeatures = null;
         if (discriminator is not null)
         {
@@ -83,37 +83,69 @@ internal sealed class TrainingStep
         var apply = generatorLossFinite.logical_and(generatorGradientsFinite);
         generatorOptimizer.Step(apply);
         var (dLoss, dLossFinite, dGradientsFinite) = DiscriminatorPass(realLogits, recon, apply);
-        var (hLoss, hLossFinite, hGradientsFinite) = HeadPass(batch, recon, apply);
 
         // The step's only read-back: losses and guard flags in one copy.
         var none = zeros(1, device: x.device).squeeze();
         var values = stack(new[]
         {
-            loss.detach(), rec.detach(), adv?.detach() ?? none, ali?.detach() ?? none, dLoss?.detach() ?? none, hLoss?.detach() ?? none,
+            loss.detach(), rec.detach(), adv?.detach() ?? none, ali?.detach() ?? none, dLoss?.detach() ?? none,
             generatorLossFinite.to(float32), generatorGradientsFinite.to(float32),
             dLossFinite?.to(float32) ?? ones_like(none), dGradientsFinite?.to(float32) ?? ones_like(none),
-            hLossFinite?.to(float32) ?? ones_like(none), hGradientsFinite?.to(float32) ?? ones_like(none),
         }).to(float32).cpu().data<float>().ToArray();
 
-        string? problem = values[6] == 0 ? $"the generator loss is {values[0]}"
-            : values[7] == 0 ? "the generator's gradients are not finite"
-            : values[8] == 0 ? $"the discriminator loss is {values[4]}"
-            : values[9] == 0 ? "the discriminator's gradients are not finite"
-            : values[10] == 0 ? $"the discriminative head's loss is {values[5]}"
-            : values[11] == 0 ? "the discriminative head's gradients are not finite"
+        string? problem = values[5] == 0 ? $"the generator loss is {values[0]}"
+            : values[6] == 0 ? "the generator's gradients are not finite"
+            : values[7] == 0 ? $"the discriminator loss is {values[4]}"
+            : values[8] == 0 ? "the discriminator's gradients are not finite"
             : null;
         if (problem is not null)
         {
             generatorOptimizer.UndoStepCount();
             discriminatorOptimizer?.UndoStepCount();
-            headOptimizer?.UndoStepCount();
         }
 
         bool plus = discriminator is not null;
-        return new StepOutcome(values[0], values[1], plus ? values[2] : null, plus ? values[3] : null, plus ? values[4] : null, problem)
+        return new StepOutcome(values[0], values[1], plus ? values[2] : null, plus ? values[3] : null, plus ? values[4] : null, problem);
+    }
+
+    /// <summary>
+    /// One step of the head's epochs: anomalies painted on the clean batch <paramref name="x"/> (drawn from
+    /// <paramref name="random"/>), the frozen generator's reconstruction of them (no gradient), and one update of the
+    /// head with the focal loss on their masks, applied only when the loss and the head's gradients are finite.
+    /// The outcome's total and head losses are the focal loss; its reconstruction loss is the generator's L2 on the corrupted batch.
+    /// </summary>
+    public StepOutcome RunHead(Tensor x, Random random)
+    {
+        if (head is null || headOptimizer is null || synthesis is null)
         {
-            Head = head is null ? null : values[5],
-        };
+            throw new InvalidOperationException("The model has no discriminative head to train.");
+        }
+
+        using var scope = NewDisposeScope();
+        var (images, masks) = synthesis.Apply(x, random);
+        Tensor recon;
+        using (no_grad())
+        {
+            recon = generator.call(images);
+        }
+
+        headOptimizer.ZeroGrad();
+        var loss = Losses.Focal(head.call(images, recon), masks);
+        loss.backward();
+        var lossFinite = loss.isfinite();
+        var gradientsFinite = GradientsFinite(headOptimizer);
+        headOptimizer.Step(lossFinite.logical_and(gradientsFinite));
+        var values = stack(new[] { loss.detach(), Losses.Reconstruction(images, recon), lossFinite.to(float32), gradientsFinite.to(float32) })
+            .to(float32).cpu().data<float>().ToArray();
+        string? problem = values[2] == 0 ? $"the discriminative head's loss is {values[0]}"
+            : values[3] == 0 ? "the discriminative head's gradients are not finite"
+            : null;
+        if (problem is not null)
+        {
+            headOptimizer.UndoStepCount();
+        }
+
+        return new StepOutcome(values[0], values[1], null, null, null, problem) { Head = values[0] };
     }
 
     /// <summary>DAAD+: the discriminator learns to tell the target from the detached reconstruction; every update applies only where all guards hold.</summary>
@@ -134,26 +166,10 @@ internal sealed class TrainingStep
         return (dLoss, dLossFinite, dGradientsFinite);
     }
 
-    /// <summary>The head learns the synthetic anomalies' masks from the corrupted input and its (detached) reconstruction, with the focal loss.</summary>
-    private (Tensor? Loss, Tensor? LossFinite, Tensor? GradientsFinite) HeadPass(TrainingBatch batch, Tensor recon, Tensor apply)
-    {
-        if (head is null || headOptimizer is null || batch.Masks is null)
-        {
-            return (null, null, null);
-        }
-
-        headOptimizer.ZeroGrad();
-        var hLoss = Losses.Focal(head.call(batch.Input, recon.detach()), batch.Masks);
-        hLoss.backward();
-        var hLossFinite = hLoss.isfinite();
-        var hGradientsFinite = GradientsFinite(headOptimizer);
-        headOptimizer.Step(apply.logical_and(hLossFinite).logical_and(hGradientsFinite));
-        return (hLoss, hLossFinite, hGradientsFinite);
-    }
-
     /// <summary>
     /// Times <paramref name="steps"/> training steps on <paramref name="batch"/> (seconds each) with fresh
-    /// optimisers; the steps change the weights, so call it on a throw-away model.
+    /// optimisers — with a head, a generator step and a head step each, as a run with as many head epochs as
+    /// generator epochs takes; the steps change the weights, so call it on a throw-away model.
     /// </summary>
     public static double[] Time(DaadOptions options, DaadGenerator generator, DcganDiscriminator? discriminator, DiscriminativeHead? head, Tensor batch, int steps, CancellationToken cancellationToken)
     {
@@ -174,6 +190,11 @@ internal sealed class TrainingStep
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 using var scope = NewDisposeScope();
                 step.Run(batch, random);
+                if (head is not null)
+                {
+                    step.RunHead(batch, random);
+                }
+
                 times[i] = clock.Elapsed.TotalSeconds;
             }
         }

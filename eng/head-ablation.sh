@@ -7,6 +7,8 @@
 #   restoration         trained to restore images with synthetic anomalies, no head
 #   head16              + discriminative head of width 16, scored with head weight 0, 0.5 and 1 (one model)
 #   restoration-head16  both
+# The stored results were made before commit 10a2586, when the head trained in the generator's steps and restoration
+# followed the head (check out 10a2586^ to repeat them); the head now trains after the generator (eng/head-after.sh).
 # Writes each evaluation's JSON to docs/results/head-ablation/<set>-<variant>-hw<w>.json and prints markdown rows.
 # Run from the repository root, one at a time on the machine (training seconds are reported): about 3 hours on 2 cores.
 #   SETS="grass-subtle mnist8" VARIANTS="recon head16" eng/head-ablation.sh

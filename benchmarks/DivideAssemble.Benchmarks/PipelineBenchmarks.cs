@@ -49,7 +49,7 @@ internal static class Pipeline
     public static AnomalyDetector Build(ModelVariant variant, int size, int width = 32, int headWidth = 0)
     {
         var options = DaadOptions.Default;
-        options.Network.HeadWidth = headWidth; // 0: none (the default); restoration training follows the head
+        options.Network.HeadWidth = headWidth; // 0: none, whatever the size-derived default
         options.Network.BaseWidth = width;
         options.Network.Variant = variant;
         options.Network.ImageSize = size;

@@ -66,6 +66,27 @@ public sealed class OptionsTests
         network.ResolvedHeightRatio.Should().Be(4, "a set ratio wins over the size rule");
     }
 
+    [TestCase(ModelVariant.Daad, 1, 64, 16)]
+    [TestCase(ModelVariant.Daad, 3, 64, 0)] // colour: the head lost on validation
+    [TestCase(ModelVariant.Daad, 1, 32, 0)]
+    [TestCase(ModelVariant.Daad, 1, 128, 0)]
+    [TestCase(ModelVariant.Daad, null, 64, 0)] // channels not known yet
+    [TestCase(ModelVariant.DaadPlus, 1, 64, 0)]
+    [TestCase(ModelVariant.Autoencoder, 1, 64, 0)]
+    public void The_default_head_follows_variant_channels_and_size(ModelVariant variant, int? channels, int size, int width)
+    {
+        var options = new DaadOptions();
+        options.Network.Variant = variant;
+        options.Network.Channels = channels;
+        options.Network.ImageSize = size;
+        options.Network.ResolvedHeadWidth.Should().Be(width);
+        options.EffectiveHeadEpochs().Should().Be(width > 0 ? options.Training.Epochs : 0);
+        options.TotalEpochs().Should().Be(options.Training.Epochs * (width > 0 ? 2 : 1));
+        options.EffectiveRestoration().Should().BeFalse();
+        options.Network.HeadWidth = 0;
+        options.Network.HasHead.Should().BeFalse("a set width wins over the rule");
+    }
+
     [Test]
     public void Memory_init_and_weight_resolve_from_the_division()
     {

@@ -210,13 +210,12 @@ public sealed class NetworkOptions
     public bool HasHead => ResolvedHeadWidth > 0;
 
     /// <summary>
-    /// The head width used when none is set, chosen on validation splits per image size and channel count
-    /// (docs/synthetic-anomalies.md): 16 for DAAD on grey images read at 64 px, where a head trained after the
-    /// generator beat reconstruction alone on both grey texture sets; 0 (no head) elsewhere — on colour images it
-    /// lost, and other sizes and variants (DAAD+, the baselines) were not measured with it. 0 while the channels are unknown.
+    /// The head width used when none is set: 0 (no head) at every size and channel count. A head trained after the
+    /// generator won on the grey validation splits at 64 px but lost image AUROC on grass's real defects and the
+    /// quickstart's (docs/synthetic-anomalies.md), so it is an option.
     /// </summary>
     /// <returns>The width, 0 for no head.</returns>
-    public int DefaultHeadWidth() => Variant == ModelVariant.Daad && Channels == 1 && ImageSize == 64 ? 16 : 0;
+    public int DefaultHeadWidth() => 0;
 
     /// <summary>Gets a value indicating whether the variant has skip connections.</summary>
     [JsonIgnore]

@@ -95,7 +95,7 @@ internal sealed class DaadTrainer
 
                 if (run.StopRequested)
                 {
-                    if (epoch > t.Epochs || total == t.Epochs)
+                    if (run.InHeadEpochs || total == t.Epochs)
                     {
                         break;
                     }
@@ -149,8 +149,7 @@ internal sealed class DaadTrainer
     {
         run.Epoch = epoch;
         bool head = run.InHeadEpochs;
-        run.Networks.Train(!head);
-        run.Networks.Head?.train(head);
+        run.TrainLearningNetworks();
         var rng = new Random(EpochSeed(run.Options.Seed, epoch));
         var anomalies = step.Synthesises || head ? new Random(SynthesisSeed(run.Options.Seed, epoch)) : null;
         var order = run.TrainIndices.ToArray();
@@ -298,6 +297,17 @@ internal sealed class TrainingRun
 
     /// <summary>Gets a value indicating whether the current epoch is one of the head's, after the generator's.</summary>
     public bool InHeadEpochs => Epoch > Options.Training.Epochs;
+
+    /// <summary>Gets the last epoch of the current phase: the generator's last, or the run's last in the head's epochs.</summary>
+    public int PhaseEnd => InHeadEpochs ? Options.TotalEpochs() : Options.Training.Epochs;
+
+    /// <summary>Puts the networks that learn in the current epoch in training mode and the others in evaluation mode (the generator is frozen in the head's epochs).</summary>
+    public void TrainLearningNetworks()
+    {
+        bool head = InHeadEpochs;
+        Networks.Train(!head);
+        Networks.Head?.train(head);
+    }
 
     public int StartEpoch { get; init; }
 

@@ -60,8 +60,7 @@ internal sealed class ValidationLossCallback : ITrainingCallback
 
         double value = sum.item<double>() / run.ValidationIndices.Length;
         run.UpdateLastEpoch(run.LastEpoch with { ValidationLoss = value });
-        run.Networks.Train(!head);
-        run.Networks.Head?.train(head);
+        run.TrainLearningNetworks();
     }
 }
 
@@ -130,7 +129,7 @@ internal sealed class EarlyStoppingCallback : ITrainingCallback
     public void OnEpochEnd(TrainingRun run)
     {
         int patience = run.Options.Training.EarlyStoppingPatience;
-        if (patience > 0 && run.State.EpochsWithoutImprovement >= patience && run.State.EpochsCompleted != run.Options.Training.Epochs && run.State.EpochsCompleted < run.Options.TotalEpochs())
+        if (patience > 0 && run.State.EpochsWithoutImprovement >= patience && run.State.EpochsCompleted < run.PhaseEnd)
         {
             run.Logger.LogInformation("Early stop after epoch {Epoch}: no improvement for {Patience} epochs.", run.Epoch, patience);
             run.StopRequested = true;

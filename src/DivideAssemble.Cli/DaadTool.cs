@@ -24,12 +24,16 @@ internal static class DaadTool
                      [--memory-init auto|uniform|samples] [--memory-weight β]
                      [--head-width w] [--head-epochs E] [--head-lr X] [--head-weight w] [--restoration on|off]
                      [--checkpoint <file> --checkpoint-every K] [--no-flips] --out <model file>
-                     [--select [--select-budget <minutes>]]
-                     --select chooses division, temperature, residual and pooling on a validation split of the
-                     training images (the test split is never read), then trains the final model (--epochs)
-                     with the winner (the defaults stay unless a candidate beats them by more than one standard
-                     error of their validation AUROC); --division or --temperature given with it are kept fixed; an interrupted
-                     selection continues when run again (state in <out>.selection.json)
+                     [--select [--select-budget <minutes>] [--select-on <labelled folder>]]
+                     --select chooses division, temperature, residual and pooling (and, with --head-width, head or
+                     reconstruction scoring) on a validation split of the training images (the test split is never
+                     read), then trains the final model (--epochs) with the winner (the defaults stay unless a
+                     candidate beats them by more than one standard error of their validation AUROC); --division or
+                     --temperature given with it are kept fixed; an interrupted selection continues when run again
+                     (state in <out>.selection.json)
+                     --select-on judges the candidates on real images you hold back instead of synthetic defects: a
+                     folder with good/ and one subfolder per defect kind (never images the model trains on); the
+                     candidates then train on every training image
         daad eval    --model <file> --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
                      --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma] [--memory-weight β] [--head-weight w]
         daad score   --model <file> <image or folder>... [--json]

@@ -134,20 +134,8 @@ internal static class SharedArguments
     {
         // A plain folder trains on all its images; for evaluation it needs good/ (or normal/) and defect subfolders.
         var train = Datasets.Folder(path);
-        var sub = Directory.Exists(path) ? Directory.GetDirectories(path).OrderBy(d => d, StringComparer.Ordinal).ToList() : new List<string>();
-        var paths = new List<string>();
-        var labels = new List<int>();
-        foreach (string d in sub)
-        {
-            int label = Path.GetFileName(d) is "good" or "normal" ? 0 : 1;
-            foreach (string f in Datasets.ImageFiles(d))
-            {
-                paths.Add(f);
-                labels.Add(label);
-            }
-        }
-
-        return new AnomalyDataset(train, new FileImageSource(paths, labels), $"image folder '{path}': {train.Count} images")
+        var labelled = Datasets.LabelledFolder(path);
+        return new AnomalyDataset(train, labelled, $"image folder '{path}': {train.Count} images")
         {
             Format = DatasetFormat.Folder,
             Channels = ImageDecoder.Decode(train.Paths[0]).IsGrey ? 1 : 3,

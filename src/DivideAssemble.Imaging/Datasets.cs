@@ -148,6 +148,34 @@ public static class Datasets
     }
 
     /// <summary>
+    /// Returns the labelled images of a folder laid out like an MVTec-AD <c>test</c> folder: images in
+    /// <c>good/</c> (or <c>normal/</c>) are normal, images in any other subfolder (one per defect kind)
+    /// are anomalous; the folder's own top-level files are not read. For example a few real defects of
+    /// your line held back to choose settings on (<c>daad train --select --select-on</c>).
+    /// </summary>
+    /// <param name="path">The folder.</param>
+    /// <returns>The images (subfolders and files in ordinal order) with labels 0 (normal) and 1 (anomalous), without masks; empty when the folder has no subfolders with images.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder is missing.</exception>
+    public static FileImageSource LabelledFolder(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        RequireFolder(path, "labelled image folder");
+        var paths = new List<string>();
+        var labels = new List<int>();
+        foreach (string folder in Directory.GetDirectories(path).OrderBy(d => d, StringComparer.Ordinal))
+        {
+            int label = Path.GetFileName(folder) is "good" or "normal" ? 0 : 1;
+            foreach (string file in ImageFiles(folder))
+            {
+                paths.Add(file);
+                labels.Add(label);
+            }
+        }
+
+        return new FileImageSource(paths, labels);
+    }
+
+    /// <summary>
     /// Loads MNIST-style IDX files for the one-class protocol with <paramref name="normalClass"/> normal.
     /// With the canonical <c>train-</c>/<c>t10k-</c> pairs the official split is used; with a single
     /// <c>*images-idx3-ubyte[.gz]</c>/<c>*labels-idx1-ubyte[.gz]</c> pair the first 80 % of each class

@@ -54,7 +54,15 @@ public static class ModelSelection
         return SelectOnSplit(options, ImageSources.Subset(normalImages, fit), validation, normalImages, description, selection, statePath, progress, logger, cancellationToken);
     }
 
-    /// <summary>Selects on a validation split the caller made (for example other classes as anomalies), then trains the final model on <paramref name="allTraining"/>.</summary>
+    /// <summary>
+    /// Selects on a validation split the caller made (for example other classes as anomalies, or real
+    /// defects held back from the line), then trains the final model on <paramref name="allTraining"/>.
+    /// When <paramref name="train"/> is <paramref name="allTraining"/> (the validation images are the
+    /// caller's own, not carved from the training images) and candidates train as many epochs as the final
+    /// model (<see cref="SelectionOptions.CandidateEpochFraction"/> 1), the winner's candidate already is
+    /// the final model: it is kept and rescored the winner's way instead of trained again. A final model
+    /// that is trained anew after reconstruction beat a discriminative head (head weight 0) has no head.
+    /// </summary>
     /// <param name="options">The base options: everything selection does not choose, and the final model's epochs.</param>
     /// <param name="train">Normal images the candidates train on.</param>
     /// <param name="validation">Labelled validation images (normal and anomalous), disjoint from <paramref name="train"/>.</param>
@@ -90,7 +98,7 @@ public static class ModelSelection
             throw new ArgumentException($"The validation set needs normal and anomalous images; it has {labels.Count(l => l == 0)} normal and {labels.Count(l => l == 1)} anomalous.", nameof(validation));
         }
 
-        var run = new SelectionRun(options, selection, train, validation, allTraining, validationDescription, statePath, progress, logger ?? NullLogger.Instance);
+        using var run = new SelectionRun(options, selection, train, validation, allTraining, validationDescription, statePath, progress, logger ?? NullLogger.Instance);
         var report = run.ScoreCandidates(cancellationToken);
         var (detector, summary) = run.TrainFinal(report, cancellationToken);
         return new SelectionResult(detector, report, summary);

@@ -43,6 +43,7 @@ public sealed class CliTests : TempFolderTest
     [TestCase(new[] { "train", "--epochs" }, "option --epochs needs a value")]
     [TestCase(new[] { "train", "--epochs", "1", "--epochs", "2" }, "option --epochs is given twice")]
     [TestCase(new[] { "frobnicate" }, "unknown command 'frobnicate'*")]
+    [TestCase(new[] { "train", "--data", "x", "--format", "mvtec", "--select-on", "held", "--out", "m" }, "--select-on applies to --select")]
     [TestCase(new[] { "train", "--data", "x", "--format", "jpeg", "--out", "m" }, "option --format: 'jpeg' is not one of*")]
     [TestCase(new[] { "train", "--format", "mvtec", "--out", "m" }, "train: missing required option --data")]
     [TestCase(new[] { "eval", "--model", "m", "--report", "r.json", "--data", "x", "--format", "idx" }, "--format idx needs --normal-class <k>")]

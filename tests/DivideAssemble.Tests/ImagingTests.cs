@@ -77,6 +77,22 @@ public sealed class ImagingTests : TempFolderTest
     }
 
     [Test]
+    public void A_labelled_folder_reads_good_or_normal_as_normal_and_every_other_subfolder_as_anomalous()
+    {
+        TestImages.MvtecCategory(dir, "line", train: 1, good: 2, defects: new[] { "cut", "hole" }, perDefect: 1, size: 16);
+        string test = Path.Combine(dir, "line", "test");
+        Directory.Move(Path.Combine(test, "good"), Path.Combine(test, "normal"));
+        File.Copy(Path.Combine(test, "cut", "000.png"), Path.Combine(test, "loose.png")); // top-level files are not read
+
+        var labelled = Datasets.LabelledFolder(test);
+        labelled.Paths.Select(p => Path.GetRelativePath(test, p)).Should().Equal(
+            Path.Combine("cut", "000.png"), Path.Combine("hole", "000.png"), Path.Combine("normal", "000.png"), Path.Combine("normal", "001.png"));
+        Enumerable.Range(0, labelled.Count).Select(labelled.GetLabel).Should().Equal(1, 1, 0, 0);
+        labelled.HasMasks.Should().BeFalse();
+        FluentActions.Invoking(() => Datasets.LabelledFolder(Path.Combine(dir, "elsewhere"))).Should().Throw<DirectoryNotFoundException>().WithMessage("*labelled image folder*elsewhere*");
+    }
+
+    [Test]
     public void A_mask_whose_size_differs_from_its_image_is_named()
     {
         TestImages.MvtecCategory(dir, "bad", train: 2, good: 1, defects: new[] { "cut" }, perDefect: 1, size: 32);

@@ -173,6 +173,94 @@ public sealed class SelectionTests : TempFolderTest
         info.ToString().Should().Contain("selected on validation from").And.Contain("division 4,4,1");
     }
 
+    [Test]
+    public async Task Daad_train_select_on_a_labelled_folder_trains_candidates_on_every_training_image_and_refuses_a_folder_it_cannot_judge_on()
+    {
+        TestImages.MvtecCategory(dir, "cat", train: 20, good: 3, defects: new[] { "blob" }, perDefect: 3, size: 32);
+        string category = Path.Combine(dir, "cat");
+        string held = Path.Combine(dir, "held");
+        Directory.Move(Path.Combine(category, "test"), held);
+        Directory.Delete(Path.Combine(category, "ground_truth"), recursive: true);
+        string model = Path.Combine(dir, "selected.daad");
+        string[] Args(string folder) => new[]
+        {
+            "train", "--data", category, "--format", "mvtec", "--model", "daad", "--image-size", "32", "--memory", "10", "--epochs", "2",
+            "--batch", "4", "--width", "8", "--depth", "3", "--seed", "1", "--division", "4,4,1", "--temperature", "0.1", "--select", "--select-budget", "10", "--select-on", folder, "--out", model,
+        };
+
+        var (code, stdout, stderr) = await CliTests.Run(Args(held));
+        stderr.Should().BeEmpty();
+        code.Should().Be(0, stdout);
+        stdout.Should().Contain("20 training images; settings chosen on the labelled folder").And.Contain("(3 normal, 3 anomalous images)").And.Contain("**(chosen)**");
+        stdout.Should().Contain("on 18 images (2 held back)", "the final model, like every candidate, trains on all 20 training images but the share calibration holds back");
+        stdout.Should().NotContain("training the final model", "the one candidate trained on the same images as long as the final model: it is the final model");
+        File.ReadAllText(model + ".selection.md").Should().Contain("settings chosen on the labelled folder");
+        File.Delete(model);
+
+        // A folder with only normal images, or one that shares a file with training, cannot judge the candidates.
+        string goodOnly = Path.Combine(dir, "good-only");
+        Directory.CreateDirectory(Path.Combine(goodOnly, "good"));
+        File.Copy(Path.Combine(held, "good", "000.png"), Path.Combine(goodOnly, "good", "000.png"));
+        (code, _, stderr) = await CliTests.Run(Args(goodOnly));
+        code.Should().Be(2);
+        stderr.Should().Contain($"--select-on '{goodOnly}' needs normal images in good/").And.Contain("it has 1 normal and 0 anomalous");
+
+        // train/ itself, with a defect folder beside train/good (which MVTec training reads): its good/ images are the training images.
+        Directory.Move(Path.Combine(held, "blob"), Path.Combine(category, "train", "blob"));
+        (code, _, stderr) = await CliTests.Run(Args(Path.Combine(category, "train")));
+        code.Should().Be(2);
+        stderr.Should().Contain("holds a training image").And.Contain(Path.Combine(category, "train", "good", "000.png"));
+        File.Exists(model).Should().BeFalse("a refused selection writes no model");
+    }
+
+    [Test]
+    public void When_reconstruction_wins_over_the_head_the_final_model_trains_without_one()
+    {
+        using var scope = NewDisposeScope();
+        var options = Tiny();
+        options.Network.HeadWidth = 4;
+        var selection = TwoDivisions(ImageScorePooling.Mean);
+        selection.Divisions = new List<string> { "4,4,1" };
+        selection.HeadWeights = new List<double> { 0 };
+        var result = ModelSelection.Select(options, Normals(), selection);
+        using var detector = result.Detector;
+        result.Report.Candidates.Should().OnlyContain(c => c.HeadWeight == 0 && c.DescribeScore() == "reconstruction");
+        detector.Options.Network.HasHead.Should().BeFalse("the head would never score");
+        detector.Options.EffectiveHeadEpochs().Should().Be(0);
+        result.Training.EpochsCompleted.Should().Be(2, "only the generator's epochs train");
+    }
+
+    [Test]
+    public void Judged_on_labelled_images_of_its_own_the_winning_candidate_is_the_final_model_and_nothing_trains_twice()
+    {
+        using var scope = NewDisposeScope();
+        var options = Tiny();
+        options.Network.HeadWidth = 4;
+        var selection = TwoDivisions(ImageScorePooling.Mean);
+        selection.CandidateEpochFraction = 1;
+        var normals = Normals();
+        var labelled = SyntheticValidation.Of(new TensorImageSource(Synthetic.Textures(6, 32, 7, false)));
+        var reports = new List<SelectionProgress>();
+        var result = ModelSelection.SelectOnSplit(options, normals, labelled, normals, "labelled images of the caller's", selection, progress: new Recorder(reports));
+        using var detector = result.Detector;
+
+        reports.Should().NotContain(r => r.Stage == "training the final model", "the winner's candidate trained on the same images as long as the final model would");
+        reports.Where(r => r.Stage.StartsWith("training ", StringComparison.Ordinal)).Select(r => r.Stage).Distinct().Should().HaveCount(2, "two divisions, each trained once");
+        var winner = result.Report.Winner;
+        detector.Options.Network.DescribeDivision().Should().Be(winner.Division);
+        detector.Options.EffectiveHeadWeight().Should().Be(winner.HeadWeight!.Value, "the kept candidate scores the winner's way, head or reconstruction");
+        result.Training.EpochsCompleted.Should().Be(4, "two generator epochs, then two head epochs");
+        detector.Calibration.Should().BeSameAs(result.Training.Calibration);
+
+        // The kept candidate is the model a fresh run with the winner's settings trains: same seed, same images.
+        var fresh = detector.Options.Clone();
+        using var again = new AnomalyDetector(fresh);
+        again.Fit(normals);
+        var image = labelled.Count - 1;
+        detector.Score(ImageSources.Subset(labelled, new[] { image })).Single().Score
+            .Should().BeApproximately(again.Score(ImageSources.Subset(labelled, new[] { image })).Single().Score, 1e-4);
+    }
+
     private sealed class Recorder(List<SelectionProgress> reports, Action<SelectionProgress>? also = null) : IProgress<SelectionProgress>
     {
         public void Report(SelectionProgress value)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DivideAssemble.Imaging;
 
 namespace DivideAssemble.Cli.Commands;
 
@@ -15,6 +16,11 @@ internal sealed class TrainCommand : ICommand
         if (budgetMinutes is not null && !select)
         {
             throw new UsageException("--select-budget applies to --select");
+        }
+
+        if (a.Optional("select-on") is not null && !select)
+        {
+            throw new UsageException("--select-on applies to --select");
         }
 
         if (budgetMinutes is <= 0)
@@ -66,6 +72,7 @@ internal sealed class TrainCommand : ICommand
         }
 
         var data = SharedArguments.LoadData(a, validation: true);
+        string? selectOn = a.Optional("select-on");
         var options = SharedArguments.TrainingOptions(a, data);
         var selection = new SelectionOptions { Budget = budgetMinutes is { } m ? TimeSpan.FromMinutes(m) : null };
         if (a.Optional("division") is not null)
@@ -80,7 +87,11 @@ internal sealed class TrainCommand : ICommand
 
         SharedArguments.ApplyThreads(a);
         a.RejectUnknown();
-        if (data.Test.Count == 0)
+        if (selectOn is not null)
+        {
+            data = WithLabelledValidation(data, selectOn);
+        }
+        else if (data.Test.Count == 0)
         {
             throw new UsageException($"{data.Description}: the validation split is empty");
         }
@@ -105,5 +116,35 @@ internal sealed class TrainCommand : ICommand
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"final model trained {summary.EpochsCompleted} epochs in {summary.Duration.TotalSeconds:F1} s on {summary.TrainingImages} images ({summary.ValidationImages} held back); selection took {result.Report.SelectionSeconds:F0} s of a {result.Report.BudgetSeconds:F0} s budget"));
         stdout.WriteLine($"model written to {output}; candidates table in {output}.selection.md");
         return 0;
+    }
+
+    /// <summary>
+    /// <c>--select-on</c>: the candidates train on every training image (each holds back its own calibration
+    /// images as training does) and are compared on the labelled folder instead of on synthetic defects.
+    /// </summary>
+    private static AnomalyDataset WithLabelledValidation(AnomalyDataset data, string folder)
+    {
+        var labelled = Datasets.LabelledFolder(folder);
+        int anomalous = Enumerable.Range(0, labelled.Count).Count(i => labelled.GetLabel(i) == 1);
+        int normal = labelled.Count - anomalous;
+        if (normal == 0 || anomalous == 0)
+        {
+            throw new UsageException($"--select-on '{folder}' needs normal images in good/ (or normal/) and anomalous ones in a subfolder per defect kind; it has {normal} normal and {anomalous} anomalous");
+        }
+
+        var training = data.FullTrain is FileImageSource files ? files.Paths.Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal) : new HashSet<string>(StringComparer.Ordinal);
+        if (labelled.Paths.FirstOrDefault(p => training.Contains(Path.GetFullPath(p))) is { } shared)
+        {
+            throw new UsageException($"--select-on '{folder}' holds a training image, '{shared}': the images selection is judged on must not be trained on");
+        }
+
+        int cut = data.Description.IndexOf(" (validation split", StringComparison.Ordinal);
+        string origin = cut < 0 ? data.Description : data.Description[..cut];
+        return data with
+        {
+            Train = data.FullTrain,
+            Test = labelled,
+            Description = $"{origin}: {data.FullTrain.Count} training images; settings chosen on the labelled folder '{folder}' ({normal} normal, {anomalous} anomalous images)",
+        };
     }
 }

@@ -11,20 +11,43 @@ namespace DivideAssemble.Selection;
 /// </summary>
 internal static class CandidateScorer
 {
-    /// <summary>Trains one network candidate and scores it every way; calibration uses the images training held back.</summary>
-    public static List<SelectionCandidate> TrainAndScore(
+    /// <summary>
+    /// Trains one network candidate and scores it every way; calibration uses the images training held back.
+    /// With <paramref name="keep"/> the trained candidate is returned (the caller owns it) instead of disposed.
+    /// </summary>
+    public static (List<SelectionCandidate> Rows, AnomalyDetector? Kept, TrainingSummary Summary) TrainAndScore(
         DaadOptions options, string division, double temperature, IImageSource train, ILabeledImageSource validation, SelectionOptions selection,
-        IProgress<TrainingProgress> progress, CancellationToken cancellationToken)
+        IProgress<TrainingProgress> progress, bool keep, CancellationToken cancellationToken)
     {
-        using var detector = new AnomalyDetector(options);
-        var clock = Stopwatch.StartNew();
-        detector.Fit(train, progress, cancellationToken);
-        double seconds = clock.Elapsed.TotalSeconds;
+        var detector = new AnomalyDetector(options);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var summary = detector.Fit(train, progress, cancellationToken);
+            double seconds = clock.Elapsed.TotalSeconds;
+            var rows = ScoreEveryWay(detector, CalibrationImages(detector, train), validation, selection, cancellationToken)
+                .Select(c => c with { Division = division, Temperature = temperature, TrainingSeconds = seconds })
+                .ToList();
+            if (keep)
+            {
+                var kept = detector;
+                detector = null;
+                return (rows, kept, summary);
+            }
+
+            return (rows, null, summary);
+        }
+        finally
+        {
+            detector?.Dispose();
+        }
+    }
+
+    /// <summary>The images training held back from <paramref name="train"/> (all of them when it held back none): what calibrates a model trained on it.</summary>
+    public static IImageSource CalibrationImages(AnomalyDetector detector, IImageSource train)
+    {
         var held = detector.HeldOutIndices(train.Count);
-        var calibrationImages = ImageSources.Subset(train, held.Count > 0 ? held : Enumerable.Range(0, train.Count).ToList());
-        return ScoreEveryWay(detector, calibrationImages, validation, selection, cancellationToken)
-            .Select(c => c with { Division = division, Temperature = temperature, TrainingSeconds = seconds })
-            .ToList();
+        return ImageSources.Subset(train, held.Count > 0 ? held : Enumerable.Range(0, train.Count).ToList());
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace DivideAssemble.Selection;
 /// (each trained and scored every way by <see cref="CandidateScorer"/>, within the <see cref="SelectionBudget"/>,
 /// recorded in the <see cref="SelectionState"/>), the <see cref="SelectionChoice"/>, and the final model.
 /// </summary>
-internal sealed class SelectionRun
+internal sealed class SelectionRun : IDisposable
 {
     private readonly DaadOptions options;
     private readonly SelectionOptions selection;
@@ -22,6 +22,9 @@ internal sealed class SelectionRun
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private readonly SelectionState state;
     private readonly double secondsBefore;
+
+    // Candidates trained on every training image for as many epochs as the final model, by name: the winner's is the final model.
+    private readonly Dictionary<string, (AnomalyDetector Detector, TrainingSummary Summary)> trained = new(StringComparer.Ordinal);
 
     public SelectionRun(
         DaadOptions options, SelectionOptions selection, IImageSource train, ILabeledImageSource validation, IImageSource allTraining, string description,
@@ -74,7 +77,11 @@ internal sealed class SelectionRun
         return report;
     }
 
-    /// <summary>Trains the final model with the winner's settings on every training image (resuming its checkpoint beside the state file), then removes the state.</summary>
+    /// <summary>
+    /// Trains the final model with the winner's settings on every training image (resuming its checkpoint
+    /// beside the state file), then removes the state; when a head model's winner scores by reconstruction
+    /// (head weight 0) the final model has no head.
+    /// </summary>
     public (AnomalyDetector Detector, TrainingSummary Summary) TrainFinal(SelectionReport report, CancellationToken cancellationToken)
     {
         var winner = report.Winner;
@@ -84,6 +91,23 @@ internal sealed class SelectionRun
         final.Scoring.TopFraction = winner.TopFraction ?? final.Scoring.TopFraction;
         final.Scoring.HeadWeight = winner.HeadWeight ?? final.Scoring.HeadWeight;
         final.Scoring = Scoring.ScoringMethods.Current.Residual(winner.Residual).ForSelection(final.Scoring);
+        if (trained.Remove(NetworkCandidates.Name(winner.Division, winner.Temperature), out var reused))
+        {
+            // The winner trained on every training image with the final model's options: scored the winner's way, it is the final model.
+            var calibration = reused.Detector.ChangeScoring(final.Scoring, CandidateScorer.CalibrationImages(reused.Detector, allTraining), cancellationToken);
+            reused.Detector.Selection = report;
+            DeleteState(checkpoint: null);
+            return (reused.Detector, reused.Summary with { Calibration = calibration });
+        }
+
+        if (winner.HeadWeight == 0)
+        {
+            // Reconstruction won and the final model trains anew: without the head, which would not score (the generator trains the same).
+            final.Network.HeadWidth = 0;
+            final.Training.HeadEpochs = null;
+            final.Scoring.HeadWeight = null;
+        }
+
         string stage = "training the final model";
         progress?.Report(new SelectionProgress(stage, state.Done.Count, state.Done.Count, clock.Elapsed, null));
         var training = progress is null ? null : new SynchronousProgress<TrainingProgress>(t => progress.Report(new SelectionProgress(stage, state.Done.Count, state.Done.Count, clock.Elapsed, t)));
@@ -111,13 +135,35 @@ internal sealed class SelectionRun
         }
 
         detector.Selection = report;
+        DeleteState(checkpoint);
+        return (detector, summary);
+    }
+
+    /// <summary>Disposes the candidates kept for reuse that did not become the final model.</summary>
+    public void Dispose()
+    {
+        foreach (var (detector, _) in trained.Values)
+        {
+            detector.Dispose();
+        }
+
+        trained.Clear();
+    }
+
+    /// <summary>
+    /// Whether each candidate is a final model in waiting: it trains on every training image (the caller
+    /// judges on images of its own, <c>--select-on</c>) for as many epochs as the final model, so the
+    /// winner's candidate is kept instead of trained again.
+    /// </summary>
+    private bool CandidatesAreFinalModels(SelectionBudget budget) => ReferenceEquals(train, allTraining) && budget.CandidateEpochs == options.Training.Epochs;
+
+    private void DeleteState(string? checkpoint)
+    {
         if (statePath is not null)
         {
             File.Delete(statePath);
-            File.Delete(checkpoint!);
+            File.Delete(checkpoint ?? statePath + ".checkpoint");
         }
-
-        return (detector, summary);
     }
 
     private void Round(List<(string Division, double Temperature)> networks, SelectionBudget budget, int planned, List<string> skipped, CancellationToken cancellationToken)
@@ -145,7 +191,14 @@ internal sealed class SelectionRun
             var started = clock.Elapsed;
             var training = new SynchronousProgress<TrainingProgress>(t => progress?.Report(new SelectionProgress(stage, state.Done.Count, planned, clock.Elapsed, t)));
             var candidate = NetworkCandidates.Options(options, division, temperature, budget.CandidateEpochs);
-            state.Rows.AddRange(CandidateScorer.TrainAndScore(candidate, division, temperature, train, validation, selection, training, cancellationToken));
+            bool keep = CandidatesAreFinalModels(budget);
+            var (rows, kept, summary) = CandidateScorer.TrainAndScore(candidate, division, temperature, train, validation, selection, training, keep, cancellationToken);
+            if (kept is not null)
+            {
+                trained[name] = (kept, summary);
+            }
+
+            state.Rows.AddRange(rows);
             state.Done.Add(name);
             state.CandidateSeconds.Add((clock.Elapsed - started).TotalSeconds);
             Save();

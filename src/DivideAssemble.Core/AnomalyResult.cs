@@ -70,7 +70,7 @@ public sealed record AnomalyResult
             throw new ArgumentException($"A {raw.Channels}×{size}×{size} result needs a map of {size * size} values and a reconstruction of {raw.Channels * size * size}; got {raw.AnomalyMap.Length} and {raw.Reconstruction.Length}.", nameof(raw));
         }
 
-        double headWeight = scoring.HeadWeight ?? (raw.HeadScore is null ? 0 : 1);
+        double headWeight = scoring.HeadWeight ?? (raw.HeadScore is null ? 0 : ScoringOptions.DefaultHeadWeight);
         double score = calibration?.Combine(raw.ReconstructionError, raw.AlignmentError, raw.MemoryDistance, raw.HeadScore, scoring.Gamma, scoring.MemoryWeight ?? ScoringOptions.DefaultMemoryWeight, headWeight)
             ?? (raw.HeadScore is { } h && headWeight > 0 ? h : raw.ReconstructionError);
         double threshold = scoring.Threshold ?? calibration?.Threshold ?? double.NaN;

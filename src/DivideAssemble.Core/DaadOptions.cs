@@ -103,8 +103,8 @@ public sealed class DaadOptions
     /// <summary>Returns the epochs of a whole run: the generator's, then the head's (<see cref="EffectiveHeadEpochs"/>).</summary>
     public int TotalEpochs() => Training.Epochs + EffectiveHeadEpochs();
 
-    /// <summary>Returns the weight w of the head's score: 0 without a head; <see cref="ScoringOptions.HeadWeight"/> when set; else 1.</summary>
-    public double EffectiveHeadWeight() => !Network.HasHead ? 0 : Scoring.HeadWeight ?? 1;
+    /// <summary>Returns the weight w of the head's score: 0 without a head; <see cref="ScoringOptions.HeadWeight"/> when set; else <see cref="ScoringOptions.DefaultHeadWeight"/>.</summary>
+    public double EffectiveHeadWeight() => !Network.HasHead ? 0 : Scoring.HeadWeight ?? ScoringOptions.DefaultHeadWeight;
 
     /// <summary>Describes the options in one line: variant, input, division, memory, head, training length, scoring and seed.</summary>
     /// <returns>The line.</returns>

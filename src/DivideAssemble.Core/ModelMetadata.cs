@@ -76,7 +76,34 @@ public static class ModelMetadata
     };
 
     /// <summary>Serialises options as model files store them.</summary>
-    internal static string OptionsToJson(DaadOptions options) => JsonSerializer.Serialize(options, Json);
+    internal static string OptionsToJson(DaadOptions options) => JsonSerializer.Serialize(Stored(options), Json);
+
+    /// <summary>
+    /// The options as a model file or export stores them: a discriminative head's score weight written out.
+    /// Files written before <see cref="ScoringOptions.DefaultHeadWeight"/> was 0.5 left it unset, which meant 1;
+    /// so that every file says which, new files store the number and <see cref="Restored"/> reads an unset one as 1.
+    /// </summary>
+    internal static DaadOptions Stored(DaadOptions options)
+    {
+        var stored = options.Clone();
+        if (stored.Network.HasHead)
+        {
+            stored.Scoring.HeadWeight ??= stored.EffectiveHeadWeight();
+        }
+
+        return stored;
+    }
+
+    /// <summary>Reads stored options as they were meant (see <see cref="Stored"/>): a head model's unset score weight is 1.</summary>
+    internal static DaadOptions Restored(DaadOptions options)
+    {
+        if (options.Network.HasHead)
+        {
+            options.Scoring.HeadWeight ??= 1;
+        }
+
+        return options;
+    }
 
     /// <summary>Reads options as model files store them and validates them.</summary>
     /// <exception cref="InvalidDataException">The text is not valid options JSON, or the options are invalid; the message says which and names <paramref name="source"/>.</exception>
@@ -103,7 +130,7 @@ public static class ModelMetadata
             throw new InvalidDataException($"{source} holds invalid options: {string.Join("; ", problems)}");
         }
 
-        return options;
+        return Restored(options);
     }
 
     /// <summary>Serialises a calibration as model files store it.</summary>

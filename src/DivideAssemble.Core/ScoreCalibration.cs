@@ -206,7 +206,7 @@ public sealed record ScoreCalibration(
 
         var calibration = Statistics(rs, ls, ms, hs, heldOut);
         double weight = scoring.MemoryWeight ?? ScoringOptions.DefaultMemoryWeight;
-        double headWeight = scoring.HeadWeight ?? (head ? 1 : 0);
+        double headWeight = scoring.HeadWeight ?? (head ? ScoringOptions.DefaultHeadWeight : 0);
         var combined = rs.Select((r, i) => calibration.Combine(r, ls?[i], ms?[i], hs?[i], scoring.Gamma, weight, headWeight)).ToList();
         return calibration with
         {

@@ -74,9 +74,12 @@ public sealed class ScoringOptions
     /// (reconstruction, alignment and memory distance). With w &gt; 0 the head's map is the anomaly map.
     /// <see langword="null"/> resolves with <see cref="DaadOptions.EffectiveHeadWeight"/>.
     /// </summary>
-    /// <value>The default value is <see langword="null"/>: 1 when the model has a head, else 0 (docs/defaults.md says why).</value>
+    /// <value>The default value is <see langword="null"/>: <see cref="DefaultHeadWeight"/> when the model has a head, else 0 (docs/synthetic-anomalies.md says why). Model files store the number; one written before 0.5 was the default that left it unset scores at 1, as it did.</value>
     [Range(0.0, 1.0)]
     public double? HeadWeight { get; set; }
+
+    /// <summary>The head weight w that <see cref="HeadWeight"/> = <see langword="null"/> gives a model with a discriminative head: the mean of the z-scored reconstruction and head scores.</summary>
+    public const double DefaultHeadWeight = 0.5;
 
     /// <summary>The memory weight β that <see cref="MemoryWeight"/> = <see langword="null"/> gives a whole-map memory whose items started from training images.</summary>
     public const double DefaultMemoryWeight = 0.75;

@@ -53,10 +53,10 @@ public sealed class SelectionOptions
 
     /// <summary>
     /// Gets or sets the head weights (<see cref="ScoringOptions.HeadWeight"/>) tried on a model with a
-    /// discriminative head: 0 scores by reconstruction, 1 by the head alone.
+    /// discriminative head: 0 scores by reconstruction, 1 by the head alone, 0.5 by the mean of both (z-scored).
     /// </summary>
-    /// <value>The default value is 0 and 1.</value>
-    public IList<double> HeadWeights { get; set; } = new List<double> { 0, 1 };
+    /// <value>The default value is 0, 0.5 and 1.</value>
+    public IList<double> HeadWeights { get; set; } = new List<double> { 0, 0.5, 1 };
 
     /// <summary>Gets or sets the fractions tried with <see cref="ImageScorePooling.TopMean"/> (each is one candidate).</summary>
     /// <value>The default value is 0.01, 0.03 and 0.1.</value>

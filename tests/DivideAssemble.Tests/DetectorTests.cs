@@ -94,6 +94,50 @@ public sealed class DetectorTests : TempFolderTest
     }
 
     [Test]
+    public void A_head_model_stores_its_score_weight_and_a_file_written_without_one_scores_at_weight_one_as_it_did()
+    {
+        using var scope = NewDisposeScope();
+        using var detector = Builder(ModelVariant.Daad, epochs: 1).WithDiscriminativeHead(width: 4).Build();
+        var train = new TensorImageSource(Synthetic.Textures(16, 32, 1, false));
+        detector.Fit(train);
+        detector.Options.Scoring.HeadWeight.Should().BeNull();
+        detector.Options.EffectiveHeadWeight().Should().Be(ScoringOptions.DefaultHeadWeight);
+        string path = Path.Combine(dir, "head.daad");
+        detector.Save(path);
+
+        // The header (after magic, version and kind: an int32 length, then JSON) holds the number, not null.
+        var bytes = File.ReadAllBytes(path);
+        int length = BitConverter.ToInt32(bytes, 16);
+        string json = System.Text.Encoding.UTF8.GetString(bytes, 20, length);
+        var weight = new System.Text.RegularExpressions.Regex("\"headWeight\":0.5", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        weight.IsMatch(json).Should().BeTrue(json);
+        using (var loaded = AnomalyDetector.Load(path))
+        {
+            loaded.Options.Scoring.HeadWeight.Should().Be(0.5);
+        }
+
+        // A file from before the 0.5 default left it unset, meaning 1: it still scores so.
+        var older = System.Text.Encoding.UTF8.GetBytes(weight.Replace(json, "\"headWeight\":null"));
+        var file = bytes[..16].Concat(BitConverter.GetBytes(older.Length)).Concat(older).Concat(bytes[(20 + length)..]).ToArray();
+        System.Security.Cryptography.SHA256.HashData(file.AsSpan(0, file.Length - 32)).CopyTo(file, file.Length - 32);
+        string olderPath = Path.Combine(dir, "older.daad");
+        File.WriteAllBytes(olderPath, file);
+        using var old = AnomalyDetector.Load(olderPath);
+        old.Options.EffectiveHeadWeight().Should().Be(1);
+        var atOne = detector.Options.Scoring.Clone();
+        atOne.HeadWeight = 1;
+        detector.ChangeScoring(atOne, ImageSources.Subset(train, detector.HeldOutIndices(train.Count)));
+        var images = Synthetic.Textures(3, 32, 9, true);
+        old.Score(images).Select(r => r.Score).Should().Equal(detector.Score(images).Select(r => r.Score), (a, b) => Math.Abs(a - b) < 1e-5);
+
+        // Exports store the number too, and options JSON without it reads as 1.
+        ModelMetadata.OptionsToJson(detector.Options).Should().MatchRegex("(?i)\"headWeight\":1");
+        var unset = detector.Options.Clone();
+        unset.Scoring.HeadWeight = null;
+        ModelMetadata.OptionsFromJson(System.Text.Json.JsonSerializer.Serialize(unset, ModelMetadata.Json), "test").Scoring.HeadWeight.Should().Be(1);
+    }
+
+    [Test]
     public void Loading_a_bad_file_names_it_and_the_problem()
     {
         using var scope = NewDisposeScope();

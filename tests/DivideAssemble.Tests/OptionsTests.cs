@@ -83,9 +83,11 @@ public sealed class OptionsTests
         options.EffectiveHeadEpochs().Should().Be(width > 0 ? options.Training.Epochs : 0);
         options.TotalEpochs().Should().Be(options.Training.Epochs * (width > 0 ? 2 : 1));
         options.EffectiveRestoration().Should().BeFalse();
+        options.EffectiveHeadWeight().Should().Be(0, "no head, no head score");
         options.Network.HeadWidth = 16;
         options.Network.HasHead.Should().BeTrue("a set width wins over the rule");
         options.EffectiveHeadEpochs().Should().Be(options.Training.Epochs);
+        options.EffectiveHeadWeight().Should().Be(0.5, "the mean of the z-scored reconstruction and head scores, unless set");
     }
 
     [Test]

@@ -132,6 +132,7 @@ internal static class ModelFile
         writer.Write(Magic);
         writer.Write(CurrentVersion);
         writer.Write(header.Checkpoint is null ? 0 : 1);
+        header.Options = ModelMetadata.Stored(header.Options);
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
         writer.Write(json.Length);
         writer.Write(json);
@@ -211,6 +212,12 @@ internal static class ModelFile
                 before.Network.HeadWidth = 0;
                 before.Training.Restoration ??= false;
             }
+
+            if (header.Options is { } read)
+            {
+                ModelMetadata.Restored(read);
+            }
+
             if ((kind == 1) != (header.Checkpoint is not null))
             {
                 throw new InvalidDataException($"{name} has a corrupt header (kind {kind}).");

@@ -18,6 +18,7 @@ for seed in ${SEEDS:-1}; do
     src=../shared/data/textures/$set
     held=$work/$set/held
     rest=$work/$set/rest
+    rm -rf "${work:?}/$set"
     mkdir -p "$held" "$rest/train" "$rest/test" "$rest/ground_truth"
     ln -s "$(realpath "$src/train/good")" "$rest/train/good"
     for folder in "$src"/test/*/; do

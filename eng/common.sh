@@ -24,3 +24,10 @@ train_seconds() { sed -n 's/^trained [0-9]* epochs in \([0-9.]*\) s.*/\1/p'; }
 
 # report_field <report.json> <field>: prints a number of an evaluation report (empty when it has none).
 report_field() { sed -n "s/.*\"$2\": *\([0-9.]*\).*/\1/p" "$1" | head -1; }
+
+# metric <report.json> <field>: the field to three decimals, for a table cell (empty when the report has none).
+metric() {
+  local value
+  value=$(report_field "$1" "$2")
+  if [[ -n $value ]]; then printf %.3f "$value"; fi
+}

@@ -38,9 +38,7 @@ for set in ${SETS:-grass grass-subtle burlap-colour mnist2 mnist3 mnist8}; do
       extra=(); [[ $w != default ]] && extra=(--head-weight "$w")
       report="$out/$set-$variant$suffix-hw$w.json"
       daad eval --model "$work/m.daad" "${data[@]}" --report "$report" "${extra[@]}" > /dev/null
-      image=$(report_field "$report" imageAuroc)
-      pixel=$(report_field "$report" pixelAuroc)
-      printf '| %s | %s | %s | %.3f | %s | %s |\n' "$set" "$variant" "${w/default/–}" "$image" "${pixel:+$(printf %.3f "$pixel")}" "$seconds"
+      echo "| $set | $variant | ${w/default/–} | $(metric "$report" imageAuroc) | $(metric "$report" pixelAuroc) | $seconds |"
     done
   done
 done

@@ -20,9 +20,7 @@ for seed in ${SEEDS:-1 2 3}; do
     for w in 0 0.5 1; do
       report="$out/$set-head${WIDTH:-16}-seed$seed-hw$w.json"
       daad eval --model "$work/m.daad" "${data[@]}" --report "$report" --head-weight "$w" > /dev/null
-      image=$(report_field "$report" imageAuroc)
-      pixel=$(report_field "$report" pixelAuroc)
-      printf '| %s | %s | %s | %.3f | %s | %s |\n' "$set" "$seed" "$w" "$image" "${pixel:+$(printf %.3f "$pixel")}" "$seconds"
+      echo "| $set | $seed | $w | $(metric "$report" imageAuroc) | $(metric "$report" pixelAuroc) | $seconds |"
     done
   done
 done

@@ -44,10 +44,10 @@ for seed in ${SEEDS:-1}; do
     sed "s|$work|<work>|g" "$work/$set.daad.selection.md" > "$out/$set-seed$seed.selection.md"
     chosen=$(sed -n 's/.*scored by \([a-z]*\( [0-9.]*\)\{0,1\}\) (.*/\1/p' "$work/train.log" | head -1)
     daad eval --model "$work/$set.daad" --data "$rest" --format mvtec --report "$out/$set-seed$seed.json" > /dev/null
-    row="| $set | $seed | ${chosen:-?} | $(printf %.3f "$(report_field "$out/$set-seed$seed.json" imageAuroc)")"
+    row="| $set | $seed | ${chosen:-?} | $(metric "$out/$set-seed$seed.json" imageAuroc)"
     for w in 0 0.5 1; do
       daad eval --model "$work/$set.daad" --data "$rest" --format mvtec --head-weight "$w" --report "$out/$set-seed$seed-hw$w.json" > /dev/null
-      row="$row | $(printf %.3f "$(report_field "$out/$set-seed$seed-hw$w.json" imageAuroc)")"
+      row="$row | $(metric "$out/$set-seed$seed-hw$w.json" imageAuroc)"
     done
     sed -i "s|$work|<work>|g" "$out/$set-seed$seed"*.json "$out/$set-seed$seed"*.md
     echo "$row | $seconds |"

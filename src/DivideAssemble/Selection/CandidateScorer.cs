@@ -20,6 +20,7 @@ internal static class CandidateScorer
         IProgress<TrainingProgress> progress, bool keep, CancellationToken cancellationToken)
     {
         var detector = new AnomalyDetector(options);
+        bool handedOver = false;
         try
         {
             var clock = Stopwatch.StartNew();
@@ -28,18 +29,15 @@ internal static class CandidateScorer
             var rows = ScoreEveryWay(detector, CalibrationImages(detector, train), validation, selection, cancellationToken)
                 .Select(c => c with { Division = division, Temperature = temperature, TrainingSeconds = seconds })
                 .ToList();
-            if (keep)
-            {
-                var kept = detector;
-                detector = null;
-                return (rows, kept, summary);
-            }
-
-            return (rows, null, summary);
+            handedOver = keep;
+            return (rows, keep ? detector : null, summary);
         }
         finally
         {
-            detector?.Dispose();
+            if (!handedOver)
+            {
+                detector.Dispose();
+            }
         }
     }
 

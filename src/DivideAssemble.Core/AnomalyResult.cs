@@ -75,7 +75,11 @@ public sealed record AnomalyResult
             ?? (raw.HeadScore is { } h && headWeight > 0 ? h : raw.ReconstructionError);
         double threshold = scoring.Threshold ?? calibration?.Threshold ?? double.NaN;
         double pixelThreshold = calibration?.PixelThreshold ?? double.PositiveInfinity;
-        var map = raw.AnomalyMap;
+        // Both maps: mixed as the score mixes its terms once a calibration says how; else (being calibrated, or a
+        // calibration from before maps were mixed) the head's, as it always was for w > 0.
+        var map = raw.HeadMap is not { } headMap ? raw.AnomalyMap
+            : calibration?.HeadMapScale is not null ? calibration.MixMaps(raw.AnomalyMap, headMap, headWeight)
+            : headMap;
         var mask = new bool[map.Length];
         for (int p = 0; p < map.Length; p++)
         {
@@ -115,6 +119,13 @@ internal sealed record RawScore(double ReconstructionError, double? AlignmentErr
 
     /// <summary>Gets H(x), the head score, when the score uses it (<see cref="AnomalyResult.HeadScore"/>); else <see langword="null"/>.</summary>
     public double? HeadScore { get; init; }
+
+    /// <summary>
+    /// Gets the head's smoothed probability map when a head weight 0 &lt; w &lt; 1 mixes it with <see cref="AnomalyMap"/>
+    /// (then the residual's; <see cref="ScoreCalibration.MixMaps"/>); <see langword="null"/> when <see cref="AnomalyMap"/>
+    /// is already the map of results (one term's, or mixed by an exported graph).
+    /// </summary>
+    public float[]? HeadMap { get; init; }
 }
 
 /// <summary>A connected region of a defect mask (8-connectivity).</summary>

@@ -61,7 +61,7 @@ public static class ModelMetadata
     /// <summary>The raw head score H(x), <c>[N]</c> (only when the score uses the discriminative head, see ScoringOptions.HeadWeight).</summary>
     public const string HeadScoreOutput = "H";
 
-    /// <summary>The anomaly maps, <c>[N, S, S]</c> (the discriminative head's probability when the score uses the head).</summary>
+    /// <summary>The anomaly maps, <c>[N, S, S]</c>: the residual's; with a discriminative head, its probability at head weight 1 and both mixed at 0 &lt; w &lt; 1 (ScoreCalibration.HeadMapScale).</summary>
     public const string MapsOutput = "maps";
 
     /// <summary>The reconstructions, <c>[N, C, S, S]</c>, in [-1, 1].</summary>
@@ -155,9 +155,10 @@ public static class ModelMetadata
             || !double.IsFinite(calibration.AlignmentMean) || !(calibration.AlignmentStd > 0) || !double.IsFinite(calibration.AlignmentStd)
             || !double.IsFinite(calibration.MemoryMean) || !(calibration.MemoryStd > 0) || !double.IsFinite(calibration.MemoryStd)
             || double.IsInfinity(calibration.Threshold) || calibration.ImageCount < 1
+            || (calibration.HeadMapScale is { } headMapScale && !(double.IsFinite(headMapScale) && headMapScale > 0))
             || (calibration.ResidualNormalisers is { } normalisers && (normalisers.Count == 0 || normalisers.Any(n => !double.IsFinite(n) || n <= 0))))
         {
-            throw new InvalidDataException($"{source} holds an invalid calibration (statistics must be finite, deviations and residual normalisers positive, at least one image).");
+            throw new InvalidDataException($"{source} holds an invalid calibration (statistics must be finite, deviations, residual normalisers and the head map's scale positive, at least one image).");
         }
 
         return calibration;

@@ -37,7 +37,7 @@ public static class ModelSummary
 
         if (n.HasHead)
         {
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  discriminative head: width {n.ResolvedHeadWidth}, depth {n.HeadDepth}; its anomaly probability is the anomaly map at score weight {options.EffectiveHeadWeight():G3}"));
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"  discriminative head: width {n.ResolvedHeadWidth}, depth {n.HeadDepth}; score weight {options.EffectiveHeadWeight():G3}; {(ScoreCalibration.MixesMaps(options.EffectiveHeadWeight()) && calibration?.HeadMapScale is not null ? "its anomaly probability is mixed into the residual map as the scores are" : options.EffectiveHeadWeight() > 0 ? "its anomaly probability is the anomaly map" : "the residual is the anomaly map")}"));
         }
 
         if (options.SynthesisesAnomalies())

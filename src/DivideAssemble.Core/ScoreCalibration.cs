@@ -45,6 +45,15 @@ public sealed record ScoreCalibration(
     /// <summary>Gets the standard deviation of H(x) (population, floored at 1e-12; 1 when the score does not use it).</summary>
     public double HeadStd { get; init; } = 1;
 
+    /// <summary>
+    /// Gets the factor σ_R/σ_H that brings the discriminative head's probability map to the residual map's scale
+    /// when a head weight 0 &lt; w &lt; 1 mixes both maps as the score mixes their pooled terms:
+    /// <c>map = (1 − w)·residual + w·HeadMapScale·head</c> (<see cref="MixMaps"/>). <see langword="null"/> when the
+    /// map is one term's — the residual's at w = 0, the head's probability at w = 1 — and in calibrations measured
+    /// before maps were mixed, whose map (and pixel threshold) is the head's for every w &gt; 0.
+    /// </summary>
+    public double? HeadMapScale { get; init; }
+
     /// <summary>Compares every statistic, the residual normalisers element by element.</summary>
     /// <param name="other">The calibration to compare with.</param>
     /// <returns>Whether the two calibrations hold the same values.</returns>
@@ -55,7 +64,7 @@ public sealed record ScoreCalibration(
         && Threshold.Equals(other.Threshold) && PixelThreshold.Equals(other.PixelThreshold)
         && ImageCount == other.ImageCount && FromHeldOutImages == other.FromHeldOutImages
         && MemoryMean.Equals(other.MemoryMean) && MemoryStd.Equals(other.MemoryStd)
-        && HeadMean.Equals(other.HeadMean) && HeadStd.Equals(other.HeadStd)
+        && HeadMean.Equals(other.HeadMean) && HeadStd.Equals(other.HeadStd) && Nullable.Equals(HeadMapScale, other.HeadMapScale)
         && (ResidualNormalisers is null ? other.ResidualNormalisers is null : other.ResidualNormalisers is not null && ResidualNormalisers.SequenceEqual(other.ResidualNormalisers));
 
     /// <inheritdoc />
@@ -153,10 +162,57 @@ public sealed record ScoreCalibration(
     }
 
     /// <summary>
+    /// The anomaly map of a head weight 0 &lt; w &lt; 1: <c>(1 − w)·residual + w·HeadMapScale·head</c>, pixel by pixel, in
+    /// single precision — each map weighed as the score weighs its pooled term (divided by its spread σ_R or σ_H over
+    /// normal images), then expressed in the residual map's units. The exported ONNX graph computes the same.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This calibration has no <see cref="HeadMapScale"/>.</exception>
+    internal float[] MixMaps(float[] residual, float[] head, double headWeight)
+    {
+        var (a, b) = MapWeights(headWeight);
+        var mixed = new float[residual.Length];
+        for (int p = 0; p < mixed.Length; p++)
+        {
+            mixed[p] = (a * residual[p]) + (b * head[p]);
+        }
+
+        return mixed;
+    }
+
+    /// <summary>The single-precision weights of the residual and the head map in <see cref="MixMaps"/>.</summary>
+    internal (float Residual, float Head) MapWeights(double headWeight) =>
+        HeadMapScale is { } scale
+            ? ((float)(1 - headWeight), (float)(headWeight * scale))
+            : throw new InvalidOperationException("This calibration has no HeadMapScale: its anomaly map is one term's, not a mix.");
+
+    /// <summary>These statistics with the <see cref="HeadMapScale"/> that a head weight needs (σ_R/σ_H when it mixes the maps, else none).</summary>
+    internal ScoreCalibration ForHeadWeight(double headWeight) => this with { HeadMapScale = MixesMaps(headWeight) ? ReconstructionStd / HeadStd : null };
+
+    /// <summary>Whether a head weight mixes the residual and head maps (0 &lt; w &lt; 1); at 0 and 1 the map is one term's.</summary>
+    internal static bool MixesMaps(double headWeight) => headWeight is > 0 and < 1;
+
+    /// <summary>
+    /// Measures a calibration from a model's raw output for normal images, as <see cref="Measure"/> does; when the
+    /// outputs carry both maps (<see cref="RawScore.HeadMap"/>: a head weight 0 &lt; w &lt; 1), in two passes — the
+    /// statistics first, whose spreads give <see cref="HeadMapScale"/>, then the pixel threshold on the mixed maps.
+    /// </summary>
+    internal static ScoreCalibration MeasureRaw(IReadOnlyList<RawScore> normal, ScoringOptions scoring, bool heldOut)
+    {
+        var first = Measure(normal.Select(r => AnomalyResult.FromRaw(r, null, scoring)).ToList(), scoring, heldOut);
+        if (normal.Count == 0 || normal[0].HeadMap is null)
+        {
+            return first;
+        }
+
+        return Measure(normal.Select(r => AnomalyResult.FromRaw(r, first, scoring)).ToList(), scoring, heldOut);
+    }
+
+    /// <summary>
     /// Measures a calibration from results of normal images (their raw R, L and maps; the results'
     /// own calibrated scores are ignored): z-score statistics of R, L and the memory distance M, the image threshold at
     /// <see cref="ScoringOptions.TargetFalsePositiveRate"/> and the pixel threshold at
-    /// <see cref="ScoringOptions.PixelFalsePositiveRate"/> (over at most 4 M map values).
+    /// <see cref="ScoringOptions.PixelFalsePositiveRate"/> (over at most 4 M map values) — of the results' maps as they are;
+    /// with a head weight 0 &lt; w &lt; 1 also <see cref="HeadMapScale"/> from the measured spreads.
     /// </summary>
     /// <param name="normalResults">Results of normal images.</param>
     /// <param name="scoring">The scoring options (γ, the memory weight β — resolved, see <see cref="DaadOptions.EffectiveMemoryWeight"/> — and the target rates).</param>
@@ -208,7 +264,7 @@ public sealed record ScoreCalibration(
         double weight = scoring.MemoryWeight ?? ScoringOptions.DefaultMemoryWeight;
         double headWeight = scoring.HeadWeight ?? (head ? ScoringOptions.DefaultHeadWeight : 0);
         var combined = rs.Select((r, i) => calibration.Combine(r, ls?[i], ms?[i], hs?[i], scoring.Gamma, weight, headWeight)).ToList();
-        return calibration with
+        return (head ? calibration.ForHeadWeight(headWeight) : calibration) with
         {
             Threshold = Quantile(combined, 1 - scoring.TargetFalsePositiveRate),
             PixelThreshold = Quantile(pixels, 1 - scoring.PixelFalsePositiveRate),

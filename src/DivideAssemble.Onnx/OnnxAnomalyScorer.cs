@@ -141,8 +141,8 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         }
 
         var results = Score(normalImages, cancellationToken);
-        // A multi-scale residual's normalisers are constants of the exported graph: they stay those of the file.
-        var measured = ScoreCalibration.Measure(results, scoring, heldOut: true) with { ResidualNormalisers = file.Calibration.ResidualNormalisers };
+        // A multi-scale residual's normalisers and the head map's scale are constants of the exported graph: they stay those of the file.
+        var measured = ScoreCalibration.Measure(results, scoring, heldOut: true) with { ResidualNormalisers = file.Calibration.ResidualNormalisers, HeadMapScale = file.Calibration.HeadMapScale };
         calibration = measured;
         return measured;
     }
@@ -157,6 +157,13 @@ public sealed class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         {
             throw new ArgumentException(
                 "The exported graph divides its residual scales by the normalisers of the calibration it was exported with; a calibration with other ResidualNormalisers cannot apply. Export again from a recalibrated .daad model.",
+                nameof(calibration));
+        }
+
+        if (!Nullable.Equals(calibration.HeadMapScale, file.Calibration.HeadMapScale))
+        {
+            throw new ArgumentException(
+                "The exported graph mixes the head's map into the residual's with the HeadMapScale of the calibration it was exported with; a calibration with another HeadMapScale cannot apply. Export again from a recalibrated .daad model.",
                 nameof(calibration));
         }
 

@@ -155,14 +155,14 @@ public sealed class AnomalyScorer : IAnomalyScorer
         ArgumentNullException.ThrowIfNull(normalBatches);
         // A multi-scale residual first needs each scale's normaliser: one pass over the images for those.
         IReadOnlyList<double>? normalisers = residual.NormalisesScales ? MeasureNormalisers(normalBatches) : null;
-        var results = new List<AnomalyResult>();
+        var results = new List<RawScore>();
         foreach (var batch in normalBatches)
         {
             using var scope = NewDisposeScope();
-            results.AddRange(ComputeRaw(batch, normalisers).Select(r => AnomalyResult.FromRaw(r, null, scoring)));
+            results.AddRange(ComputeRaw(batch, normalisers));
         }
 
-        Calibration = ScoreCalibration.Measure(results, scoring, heldOut) with { ResidualNormalisers = normalisers };
+        Calibration = ScoreCalibration.MeasureRaw(results, scoring, heldOut) with { ResidualNormalisers = normalisers };
         return Calibration;
     }
 
@@ -276,12 +276,20 @@ public sealed class AnomalyScorer : IAnomalyScorer
         var m = maps.MemoryDistance?.to(float64).cpu().data<double>().ToArray();
         var h = maps.Head is null ? null : pooling.Pool(maps.Head, maps.HeadSmoothed!, scoring).to(float64).cpu().data<double>().ToArray();
         int b = r.Length, s = ImageSize, c = Channels;
-        var mapsCpu = (maps.HeadSmoothed ?? maps.Smoothed).to(float32).cpu().contiguous().data<float>().ToArray();
+        // At 0 < w < 1 both maps go out and AnomalyResult.FromRaw mixes them; at w = 1 the head's is the map.
+        bool mix = maps.HeadSmoothed is not null && ScoreCalibration.MixesMaps(scoring.HeadWeight ?? 0);
+        var mapsCpu = (mix ? maps.Smoothed : maps.HeadSmoothed ?? maps.Smoothed).to(float32).cpu().contiguous().data<float>().ToArray();
+        var headCpu = mix ? maps.HeadSmoothed!.to(float32).cpu().contiguous().data<float>().ToArray() : null;
         var reconCpu = maps.Reconstructions.to(float32).cpu().contiguous().data<float>().ToArray();
         var results = new RawScore[b];
         for (int i = 0; i < b; i++)
         {
-            results[i] = new RawScore(r[i], l?[i], mapsCpu.AsSpan(i * s * s, s * s).ToArray(), reconCpu.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c) { MemoryDistance = m?[i], HeadScore = h?[i] };
+            results[i] = new RawScore(r[i], l?[i], mapsCpu.AsSpan(i * s * s, s * s).ToArray(), reconCpu.AsSpan(i * c * s * s, c * s * s).ToArray(), s, c)
+            {
+                MemoryDistance = m?[i],
+                HeadScore = h?[i],
+                HeadMap = headCpu?.AsSpan(i * s * s, s * s).ToArray(),
+            };
         }
 
         return results;

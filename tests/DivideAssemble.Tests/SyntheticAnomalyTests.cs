@@ -194,4 +194,52 @@ public sealed class SyntheticAnomalyTests : TempFolderTest
         headed.Score(probe).Should().OnlyContain(r => r.HeadScore != null);
         headed.Options.EffectiveRestoration().Should().BeFalse("restoration is off unless asked for");
     }
+
+    [Test]
+    public void Between_head_weights_0_and_1_the_map_mixes_the_residual_and_head_maps_as_the_score_mixes_their_terms()
+    {
+        using var scope = NewDisposeScope();
+        using var detector = OnnxParityTests.Train(ModelVariant.Daad, "4,4,1", 1, 32, o =>
+        {
+            o.Network.HeadWidth = 8;
+            o.Scoring.HeadWeight = 0.25;
+        });
+        var normals = new TensorImageSource(Synthetic.Textures(12, 32, 3, false));
+        detector.Calibrate(normals);
+        var mixedCalibration = detector.Calibration!;
+        mixedCalibration.HeadMapScale.Should().Be(mixedCalibration.ReconstructionStd / mixedCalibration.HeadStd, "σ_R/σ_H brings the head's map to the residual's scale");
+        detector.Summary().Should().Contain("mixed into the residual map");
+        var probe = cat(new[] { Synthetic.Textures(2, 32, 8, false), Synthetic.Textures(2, 32, 9, true) });
+        var mixed = detector.Score(probe);
+
+        float[][] MapsAt(double weight)
+        {
+            var scoring = detector.Options.Scoring;
+            scoring.HeadWeight = weight;
+            detector.ChangeScoring(scoring, normals);
+            return detector.Score(probe).Select(r => r.AnomalyMap).ToArray();
+        }
+
+        var residual = MapsAt(0);
+        detector.Calibration!.HeadMapScale.Should().BeNull("at w = 0 the map is the residual's");
+        var head = MapsAt(1);
+        detector.Calibration!.HeadMapScale.Should().BeNull("at w = 1 the map is the head's probability");
+        for (int i = 0; i < mixed.Count; i++)
+        {
+            var expected = residual[i].Zip(head[i], (r, h) => (0.75f * r) + ((float)(0.25 * mixedCalibration.HeadMapScale!.Value) * h)).ToArray();
+            mixed[i].AnomalyMap.Zip(expected, (a, e) => Math.Abs(a - e)).Max().Should().BeLessThan(1e-6f, $"image {i}");
+        }
+
+        // The pixel threshold is the quantile of the mixed maps of the calibration images, not of either map.
+        MapsAt(0.25);
+        detector.Calibration.Should().Be(mixedCalibration);
+        var normalPixels = detector.Score(normals).SelectMany(r => r.AnomalyMap).Select(v => (double)v).ToList();
+        mixedCalibration.PixelThreshold.Should().BeApproximately(ScoreCalibration.Quantile(normalPixels, 1 - detector.Options.Scoring.PixelFalsePositiveRate), 1e-9);
+
+        // A calibration measured before maps were mixed keeps the head's map, for which its pixel threshold was measured.
+        detector.UseCalibration(mixedCalibration with { HeadMapScale = null });
+        detector.Score(probe).Select(r => r.AnomalyMap).Should().BeEquivalentTo(head, o => o.WithStrictOrdering());
+        FluentActions.Invoking(() => ModelMetadata.CalibrationFromJson(ModelMetadata.CalibrationToJson(mixedCalibration with { HeadMapScale = -1 }), "m.daad"))
+            .Should().Throw<InvalidDataException>().WithMessage("m.daad holds an invalid calibration*head map's scale*");
+    }
 }

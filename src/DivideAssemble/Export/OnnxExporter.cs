@@ -224,10 +224,22 @@ internal sealed class OnnxExporter
         string? headScore = null;
         if (headWeight > 0)
         {
-            // The head's probability is the anomaly map; H(x) pools it as R pools the residual.
+            // H(x) pools the head's probability as R pools the residual. The anomaly map: at 0 < w < 1 both maps mixed
+            // as ScoreCalibration.MixMaps mixes them (constants of this calibration), else the head's alone.
             string probability = graph.Reshape(graph.Node("Sigmoid", new[] { network.Head(x, recon) }), -1, s, s);
             string headMap = AnomalyMapGraph.Smooth(graph, probability, scoring.MapSigma(s), 0, s);
-            graph.NodeTo("Identity", new[] { headMap }, new[] { ModelMetadata.MapsOutput });
+            if (ScoreCalibration.MixesMaps(headWeight) && calibration.HeadMapScale is not null)
+            {
+                var (a, b) = calibration.MapWeights(headWeight);
+                string residualPart = graph.Node("Mul", new[] { map, graph.Scalar("map_residual_weight", a) });
+                string headPart = graph.Node("Mul", new[] { headMap, graph.Scalar("map_head_weight", b) });
+                graph.NodeTo("Add", new[] { residualPart, headPart }, new[] { ModelMetadata.MapsOutput });
+            }
+            else
+            {
+                graph.NodeTo("Identity", new[] { headMap }, new[] { ModelMetadata.MapsOutput });
+            }
+
             headScore = pooling.Pool(graph, probability, headMap, s, scoring);
         }
 

@@ -76,22 +76,40 @@ internal static class CandidateScorer
                 detector.ChangeScoring(scoring, calibrationImages, cancellationToken);
                 var variants = poolings.Select(p => WithPooling(scoring, p.Method, p.Fraction)).ToList();
                 var normal = detector.ScorePoolings(calibrationImages, variants, null, cancellationToken);
-                var residualPixels = images.HasMasks ? new PixelMetricsAccumulator() : null;
-                var headPixels = images.HasMasks && options.Network.HasHead ? new PixelMetricsAccumulator() : null;
-                var test = detector.ScorePoolings(images, variants, residualPixels is null ? null : (i, map, headMap, size) =>
-                {
-                    residualPixels.AddImage(images, i, map, size);
-                    headPixels?.AddImage(images, i, headMap!, size);
-                }, cancellationToken);
                 double gamma = scoring.Gamma, memoryWeight = detector.Options.EffectiveMemoryWeight();
-                foreach (var headWeight in headWeights)
+
+                // Per head weight and pooling: the statistics of the held-back normals, and (with masks) the pixel metrics of
+                // the map that weight scores with — the residual's at 0, the head's at 1, both mixed in between.
+                var statistics = headWeights.Select(w => variants.Select((_, v) =>
+                    ScoreCalibration.Statistics(normal.Reconstruction[v], normal.Alignment, normal.Memory, w > 0 ? normal.Head![v] : null, heldOut: true).ForHeadWeight(w ?? 0)).ToArray()).ToArray();
+                var pixels = headWeights.Select(w => PixelAccumulators(images.HasMasks, variants.Count, w ?? 0)).ToArray();
+
+                var test = detector.ScorePoolings(images, variants, !images.HasMasks ? null : (i, map, headMap, size) =>
                 {
+                    for (int k = 0; k < headWeights.Count; k++)
+                    {
+                        double w = headWeights[k] ?? 0;
+                        for (int v = 0; v < variants.Count; v++)
+                        {
+                            if (ScoreCalibration.MixesMaps(w))
+                            {
+                                pixels[k][v]!.AddImage(images, i, statistics[k][v].MixMaps(map, headMap!, w), size);
+                            }
+                            else if (v == 0)
+                            {
+                                pixels[k][v]!.AddImage(images, i, w > 0 ? headMap! : map, size);
+                            }
+                        }
+                    }
+                }, cancellationToken);
+                for (int k = 0; k < headWeights.Count; k++)
+                {
+                    var headWeight = headWeights[k];
                     for (int v = 0; v < variants.Count; v++)
                     {
                         bool useHead = headWeight > 0;
-                        var statistics = ScoreCalibration.Statistics(normal.Reconstruction[v], normal.Alignment, normal.Memory, useHead ? normal.Head![v] : null, heldOut: true);
-                        var scores = test.Reconstruction[v].Select((r, i) => statistics.Combine(r, test.Alignment?[i], test.Memory?[i], useHead ? test.Head![v][i] : null, gamma, memoryWeight, headWeight ?? 0)).ToList();
-                        double? pixel = (useHead ? headPixels : residualPixels)?.PixelAuroc();
+                        var scores = test.Reconstruction[v].Select((r, i) => statistics[k][v].Combine(r, test.Alignment?[i], test.Memory?[i], useHead ? test.Head![v][i] : null, gamma, memoryWeight, headWeight ?? 0)).ToList();
+                        double? pixel = pixels[k][v]?.PixelAuroc();
                         rows.Add(new SelectionCandidate(options.Network.DescribeDivision(), options.Network.MemoryTemperature, residual.Name, poolings[v].Method.Name, Metrics.Auroc(scores, labels), pixel, 0, options.Training.Epochs)
                         {
                             TopFraction = poolings[v].Fraction,
@@ -107,6 +125,18 @@ internal static class CandidateScorer
         }
 
         return rows;
+    }
+
+    /// <summary>One pixel-metrics accumulator per pooling for a head weight that mixes the maps (the mix depends on the pooling's spreads), else one shared by all; none without masks.</summary>
+    private static PixelMetricsAccumulator?[] PixelAccumulators(bool masks, int poolings, double headWeight)
+    {
+        if (!masks)
+        {
+            return new PixelMetricsAccumulator?[poolings];
+        }
+
+        var one = ScoreCalibration.MixesMaps(headWeight) ? null : new PixelMetricsAccumulator();
+        return Enumerable.Range(0, poolings).Select(_ => one ?? new PixelMetricsAccumulator()).ToArray();
     }
 
     private static ScoringOptions WithPooling(ScoringOptions scoring, PoolingMethod pooling, double? fraction)

@@ -4,9 +4,10 @@
 # with a synthetic scratch or stain — families the training synthesis does not paint; the test folders are never
 # read), at the library defaults (64 px, 100 generator epochs, then 100 head epochs) with a head of width 16. One model
 # per set and seed, evaluated at head weight 0 (reconstruction alone: the generator is bit for bit that of a model
-# without a head), 0.5 (the two z-scored terms averaged) and 1 (the head's score alone, the default weight of a model with a head).
+# without a head), 0.5 (the default: the two z-scored terms averaged, the maps mixed likewise) and 1 (the head's score alone).
 # Writes each evaluation's JSON to docs/results/head-after/<set>-head16-seed<s>-hw<w>.json and prints markdown rows.
 # Run from the repository root, one at a time on the machine (training seconds are reported): about 6 minutes a model on 2 cores.
+# KEEP=<folder> keeps each model there as <set>-head16-seed<s>.daad (for eng/MapPooling, for example).
 #   SETS="grass grass-subtle" SEEDS="1 2 3" eng/head-after.sh
 source "$(dirname "$0")/common.sh"
 out=docs/results/head-after
@@ -16,10 +17,12 @@ echo "|---|---|---|---|---|---|"
 for seed in ${SEEDS:-1 2 3}; do
   for set in ${SETS:-grass grass-subtle burlap-colour}; do
     set_args "$set" --split validation
-    seconds=$(daad train "${data[@]}" "${common[@]}" --model daad --seed "$seed" --head-width "${WIDTH:-16}" --out "$work/m.daad" | train_seconds)
+    model=$work/m.daad
+    if [[ -n ${KEEP:-} ]]; then mkdir -p "$KEEP"; model=$KEEP/$set-head${WIDTH:-16}-seed$seed.daad; fi
+    seconds=$(daad train "${data[@]}" "${common[@]}" --model daad --seed "$seed" --head-width "${WIDTH:-16}" --out "$model" | train_seconds)
     for w in 0 0.5 1; do
       report="$out/$set-head${WIDTH:-16}-seed$seed-hw$w.json"
-      daad eval --model "$work/m.daad" "${data[@]}" --report "$report" --head-weight "$w" > /dev/null
+      daad eval --model "$model" "${data[@]}" --report "$report" --head-weight "$w" > /dev/null
       echo "| $set | $seed | $w | $(metric "$report" imageAuroc) | $(metric "$report" pixelAuroc) | $seconds |"
     done
   done

@@ -86,6 +86,42 @@ public sealed class SelectionTests : TempFolderTest
     }
 
     [Test]
+    public void With_a_head_each_weight_s_row_gives_the_image_and_pixel_auroc_of_scoring_with_that_weight()
+    {
+        using var scope = NewDisposeScope();
+        var normals = Normals();
+        var options = Tiny();
+        options.Network.HeadWidth = 4;
+        var selection = TwoDivisions(ImageScorePooling.Mean, ImageScorePooling.TopMean);
+        selection.Divisions = new List<string> { "4,4,1" };
+        selection.TopFractions = new List<double> { 0.05 };
+        var fit = ImageSources.Subset(normals, Enumerable.Range(0, 30).Where(i => i % 5 != 4).ToList());
+        var validation = new SyntheticDefects(ImageSources.Subset(normals, Enumerable.Range(0, 30).Where(i => i % 5 == 4).ToList()));
+        var result = ModelSelection.SelectOnSplit(options, fit, validation, normals, "test split", selection);
+        result.Detector.Dispose();
+        result.Report.Candidates.Select(c => c.HeadWeight).Distinct().Should().Equal(0, 0.5, 1);
+
+        // The same candidate again, scored the ordinary way with each row's pooling and head weight: at 0.5 the map is the
+        // mix of both maps, whose scale depends on the pooling, so each row's pixel AUROC is that of its own map.
+        using var candidate = new AnomalyDetector(ModelSelection.Candidate(options, "4,4,1", options.Network.MemoryTemperature, 1));
+        candidate.Fit(fit);
+        var calibration = ImageSources.Subset(fit, candidate.HeldOutIndices(fit.Count));
+        foreach (var row in result.Report.Candidates)
+        {
+            var scoring = candidate.Options.Scoring;
+            scoring.Pooling = row.Pooling;
+            scoring.TopFraction = row.TopFraction ?? scoring.TopFraction;
+            scoring.HeadWeight = row.HeadWeight;
+            candidate.ChangeScoring(scoring, calibration);
+            var report = Evaluator.Evaluate(candidate, validation);
+            string at = $"{row.DescribePooling()}, {row.DescribeScore()}";
+            report.ImageAuroc.Should().BeApproximately(row.ImageAuroc, 1e-9, at);
+            report.PixelAuroc.Should().NotBeNull();
+            report.PixelAuroc!.Value.Should().BeApproximately(row.PixelAuroc!.Value, 1e-9, at);
+        }
+    }
+
+    [Test]
     public void A_budget_too_small_for_one_candidate_fails_before_any_training()
     {
         var selection = TwoDivisions();

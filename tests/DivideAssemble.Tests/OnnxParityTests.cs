@@ -112,6 +112,16 @@ public sealed class OnnxParityTests : TempFolderTest
         using var onnx = OnnxAnomalyScorer.Load(path);
         onnx.Options.Should().BeEquivalentTo(detector.Options);
         onnx.Calibration.Should().Be(detector.Calibration);
+        double weight = detector.Options.EffectiveHeadWeight();
+        detector.Calibration!.HeadMapScale.HasValue.Should().Be(weight is > 0 and < 1, "the maps are mixed only between head weights 0 and 1");
+        if (detector.Calibration.HeadMapScale is { } scale)
+        {
+            // The mix's constants are baked into the graph: another scale cannot apply, and recalibrating keeps the baked one.
+            FluentActions.Invoking(() => onnx.UseCalibration(detector.Calibration with { HeadMapScale = scale * 2 }))
+                .Should().Throw<ArgumentException>().WithMessage("*HeadMapScale*Export again*");
+            onnx.Calibrate(new TensorImageSource(Synthetic.Textures(6, size, 23, false, channels))).HeadMapScale.Should().Be(scale);
+            onnx.UseCalibration(detector.Calibration);
+        }
 
         var images = cat(new[] { Synthetic.Textures(3, size, 21, false, channels), Synthetic.Textures(2, size, 22, true, channels) });
         foreach (int batch in new[] { 1, 5 })

@@ -145,6 +145,12 @@ internal static class Pipeline
             detector.Discriminator?.train();
             detector.Head?.train();
             step.Run(images, anomalies);
+            if (detector.Head is not null)
+            {
+                // A head trains after the generator, for as many epochs by default: a step of each, as TrainingStep.Time counts it.
+                step.RunHead(images, anomalies);
+            }
+
             detector.Generator.eval();
             detector.Discriminator?.eval();
             detector.Head?.eval();

@@ -8,7 +8,7 @@ namespace DivideAssemble.Benchmarks;
 /// on TorchSharp and — for DAAD — on ONNX Runtime, and single-image latency on both. Every case is warmed
 /// up until its times settle, then the cases are measured in interleaved rounds (one of each per round),
 /// so a slow phase of the machine hits all of them alike; each row gives the median and the interquartile
-/// range. DAAD with a discriminative head of width <see cref="Pipeline.HeadWidth"/> (head weight 1; its training step is a generator step and a head step)
+/// range. DAAD with a discriminative head of width <see cref="Pipeline.HeadWidth"/> (the default head weight 0.5, so its map mixes the residual's and the head's; its training step is a generator step and a head step, as a run with as many head epochs as generator epochs takes)
 /// runs in the same rounds, so its cost against DAAD without one is a back-to-back figure. A second pass measures peak and steady resident memory, each case in a fresh process (<see cref="MemoryChild"/>),
 /// so one case's allocator state never shows up in another's figure.
 /// </summary>

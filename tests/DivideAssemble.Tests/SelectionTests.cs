@@ -62,47 +62,52 @@ public sealed class SelectionTests : TempFolderTest
     public void Pooling_many_ways_from_one_scoring_pass_gives_the_auroc_of_scoring_with_each_pooling()
     {
         using var scope = NewDisposeScope();
-        var normals = Normals();
-        var selection = TwoDivisions(ImageScorePooling.Mean, ImageScorePooling.Max, ImageScorePooling.TopMean);
-        selection.Divisions = new List<string> { "4,4,1" };
-        selection.TopFractions = new List<double> { 0.05 };
-        var fit = ImageSources.Subset(normals, Enumerable.Range(0, 30).Where(i => i % 5 != 4).ToList());
-        var validation = new SyntheticDefects(ImageSources.Subset(normals, Enumerable.Range(0, 30).Where(i => i % 5 == 4).ToList()));
-        var result = ModelSelection.SelectOnSplit(Tiny(), fit, validation, normals, "test split", selection);
-        result.Detector.Dispose();
-
-        // The same candidate again (seeded training repeats bit for bit), scored the ordinary way with each pooling.
-        using var candidate = new AnomalyDetector(ModelSelection.Candidate(Tiny(), "4,4,1", Tiny().Network.MemoryTemperature, 1));
-        candidate.Fit(fit);
-        var calibration = ImageSources.Subset(fit, candidate.HeldOutIndices(fit.Count));
-        foreach (var row in result.Report.Candidates)
-        {
-            var scoring = candidate.Options.Scoring;
-            scoring.Pooling = row.Pooling;
-            scoring.TopFraction = row.TopFraction ?? scoring.TopFraction;
-            candidate.ChangeScoring(scoring, calibration);
-            Evaluator.Evaluate(candidate, validation).ImageAuroc.Should().BeApproximately(row.ImageAuroc, 1e-9, row.DescribePooling());
-        }
+        SelectAndScoreEachRowAgain(
+            Tiny(),
+            (row, report) => report.ImageAuroc.Should().BeApproximately(row.ImageAuroc, 1e-9, row.DescribePooling()),
+            ImageScorePooling.Mean,
+            ImageScorePooling.Max,
+            ImageScorePooling.TopMean);
     }
 
     [Test]
     public void With_a_head_each_weight_s_row_gives_the_image_and_pixel_auroc_of_scoring_with_that_weight()
     {
         using var scope = NewDisposeScope();
-        var normals = Normals();
         var options = Tiny();
         options.Network.HeadWidth = 4;
-        var selection = TwoDivisions(ImageScorePooling.Mean, ImageScorePooling.TopMean);
+
+        // At 0.5 the map is the mix of both maps, whose scale depends on the pooling, so each row's pixel AUROC is that of its own map.
+        var selected = SelectAndScoreEachRowAgain(
+            options,
+            (row, report) =>
+            {
+                string at = $"{row.DescribePooling()}, {row.DescribeScore()}";
+                report.ImageAuroc.Should().BeApproximately(row.ImageAuroc, 1e-9, at);
+                report.PixelAuroc.Should().NotBeNull();
+                report.PixelAuroc!.Value.Should().BeApproximately(row.PixelAuroc!.Value, 1e-9, at);
+            },
+            ImageScorePooling.Mean,
+            ImageScorePooling.TopMean);
+        selected.Candidates.Select(c => c.HeadWeight).Distinct().Should().Equal(0, 0.5, 1);
+    }
+
+    /// <summary>
+    /// Selects one division (4,4,1) on synthetic defects painted on every fifth of 30 normals, trying <paramref name="poolings"/>
+    /// (top-mean at 5 %), then trains the same candidate again (seeded training repeats bit for bit) and hands
+    /// <paramref name="check"/> each row with the evaluation of that candidate scored the ordinary way, the row's way.
+    /// </summary>
+    private static SelectionReport SelectAndScoreEachRowAgain(DaadOptions options, Action<SelectionCandidate, EvaluationReport> check, params ImageScorePooling[] poolings)
+    {
+        var normals = Normals();
+        var selection = TwoDivisions(poolings);
         selection.Divisions = new List<string> { "4,4,1" };
         selection.TopFractions = new List<double> { 0.05 };
         var fit = ImageSources.Subset(normals, Enumerable.Range(0, 30).Where(i => i % 5 != 4).ToList());
         var validation = new SyntheticDefects(ImageSources.Subset(normals, Enumerable.Range(0, 30).Where(i => i % 5 == 4).ToList()));
         var result = ModelSelection.SelectOnSplit(options, fit, validation, normals, "test split", selection);
         result.Detector.Dispose();
-        result.Report.Candidates.Select(c => c.HeadWeight).Distinct().Should().Equal(0, 0.5, 1);
 
-        // The same candidate again, scored the ordinary way with each row's pooling and head weight: at 0.5 the map is the
-        // mix of both maps, whose scale depends on the pooling, so each row's pixel AUROC is that of its own map.
         using var candidate = new AnomalyDetector(ModelSelection.Candidate(options, "4,4,1", options.Network.MemoryTemperature, 1));
         candidate.Fit(fit);
         var calibration = ImageSources.Subset(fit, candidate.HeldOutIndices(fit.Count));
@@ -113,12 +118,10 @@ public sealed class SelectionTests : TempFolderTest
             scoring.TopFraction = row.TopFraction ?? scoring.TopFraction;
             scoring.HeadWeight = row.HeadWeight;
             candidate.ChangeScoring(scoring, calibration);
-            var report = Evaluator.Evaluate(candidate, validation);
-            string at = $"{row.DescribePooling()}, {row.DescribeScore()}";
-            report.ImageAuroc.Should().BeApproximately(row.ImageAuroc, 1e-9, at);
-            report.PixelAuroc.Should().NotBeNull();
-            report.PixelAuroc!.Value.Should().BeApproximately(row.PixelAuroc!.Value, 1e-9, at);
+            check(row, Evaluator.Evaluate(candidate, validation));
         }
+
+        return result.Report;
     }
 
     [Test]

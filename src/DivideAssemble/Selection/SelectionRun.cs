@@ -96,7 +96,7 @@ internal sealed class SelectionRun : IDisposable
             // The winner trained on every training image with the final model's options: scored the winner's way, it is the final model.
             var calibration = reused.Detector.ChangeScoring(final.Scoring, CandidateScorer.CalibrationImages(reused.Detector, allTraining), cancellationToken);
             reused.Detector.Selection = report;
-            DeleteState(checkpoint: null);
+            DeleteState();
             return (reused.Detector, reused.Summary with { Calibration = calibration });
         }
 
@@ -111,7 +111,7 @@ internal sealed class SelectionRun : IDisposable
         string stage = "training the final model";
         progress?.Report(new SelectionProgress(stage, state.Done.Count, state.Done.Count, clock.Elapsed, null));
         var training = progress is null ? null : new SynchronousProgress<TrainingProgress>(t => progress.Report(new SelectionProgress(stage, state.Done.Count, state.Done.Count, clock.Elapsed, t)));
-        string? checkpoint = statePath is null ? null : statePath + ".checkpoint";
+        string? checkpoint = CheckpointPath;
         AnomalyDetector detector;
         TrainingSummary summary;
         if (checkpoint is not null && File.Exists(checkpoint))
@@ -135,7 +135,7 @@ internal sealed class SelectionRun : IDisposable
         }
 
         detector.Selection = report;
-        DeleteState(checkpoint);
+        DeleteState();
         return (detector, summary);
     }
 
@@ -157,12 +157,15 @@ internal sealed class SelectionRun : IDisposable
     /// </summary>
     private bool CandidatesAreFinalModels(SelectionBudget budget) => ReferenceEquals(train, allTraining) && budget.CandidateEpochs == options.Training.Epochs;
 
-    private void DeleteState(string? checkpoint)
+    /// <summary>Gets the final model's checkpoint beside the state file (none without one).</summary>
+    private string? CheckpointPath => statePath is null ? null : statePath + ".checkpoint";
+
+    private void DeleteState()
     {
         if (statePath is not null)
         {
             File.Delete(statePath);
-            File.Delete(checkpoint ?? statePath + ".checkpoint");
+            File.Delete(CheckpointPath!);
         }
     }
 

@@ -9,9 +9,10 @@
 # Run from the repository root, one at a time on the machine (training seconds are reported): about 6 minutes a model on 2 cores.
 # KEEP=<folder> keeps each model there as <set>-head16-seed<s>.daad (for eng/MapPooling, for example).
 # SIZE=<px> EPOCHS=<n> train at another read size and length (the head for as many epochs; files then named
-# <set>-s<px>e<n>-head16-…); SPLIT=test evaluates on the test folder instead (reporting only), into docs/results/head-after-test.
+# <set>-s<px>e<n>-head16-…); HEAD_EPOCHS=<n> trains the head for n epochs instead (files <set>…-head16-h<n>-…); SPLIT=test evaluates on the test folder instead (reporting only), into docs/results/head-after-test.
 #   SETS="grass grass-subtle" SEEDS="1 2 3" eng/head-after.sh
 #   SIZE=128 EPOCHS=20 SETS=grass-subtle eng/head-after.sh
+#   HEAD_EPOCHS=250 SETS="grass grass-subtle" eng/head-after.sh
 source "$(dirname "$0")/common.sh"
 split=${SPLIT:-validation}
 out=docs/results/head-after
@@ -19,6 +20,8 @@ split_args=(--split validation)
 if [[ $split == test ]]; then out=docs/results/head-after-test; split_args=(); fi
 size_args=(); tag=""
 if [[ -n ${SIZE:-} ]]; then size_args=(--image-size "$SIZE" --epochs "${EPOCHS:?EPOCHS is needed with SIZE}"); tag="-s${SIZE}e$EPOCHS"; fi
+head_args=(--head-width "${WIDTH:-16}"); head_tag=""
+if [[ -n ${HEAD_EPOCHS:-} ]]; then head_args+=(--head-epochs "$HEAD_EPOCHS"); head_tag="-h$HEAD_EPOCHS"; fi
 mkdir -p "$out"
 echo "| set | seed | head weight | image AUROC | pixel AUROC | training s |"
 echo "|---|---|---|---|---|---|"
@@ -26,10 +29,10 @@ for seed in ${SEEDS:-1 2 3}; do
   for set in ${SETS:-grass grass-subtle burlap-colour}; do
     set_args "$set" "${split_args[@]}"
     model=$work/m.daad
-    if [[ -n ${KEEP:-} ]]; then mkdir -p "$KEEP"; model=$KEEP/$set$tag-head${WIDTH:-16}-seed$seed.daad; fi
-    seconds=$(daad train "${data[@]}" "${common[@]}" --model daad "${size_args[@]}" --seed "$seed" --head-width "${WIDTH:-16}" --out "$model" | train_seconds)
+    if [[ -n ${KEEP:-} ]]; then mkdir -p "$KEEP"; model=$KEEP/$set$tag-head${WIDTH:-16}$head_tag-seed$seed.daad; fi
+    seconds=$(daad train "${data[@]}" "${common[@]}" --model daad "${size_args[@]}" --seed "$seed" "${head_args[@]}" --out "$model" | train_seconds)
     for w in 0 0.5 1; do
-      report="$out/$set$tag-head${WIDTH:-16}-seed$seed-hw$w.json"
+      report="$out/$set$tag-head${WIDTH:-16}$head_tag-seed$seed-hw$w.json"
       daad eval --model "$model" "${data[@]}" --report "$report" --head-weight "$w" > /dev/null
       echo "| $set | $seed | $w | $(metric "$report" imageAuroc) | $(metric "$report" pixelAuroc) | $seconds |"
     done

@@ -22,7 +22,7 @@ internal static class DaadTool
                      [--epochs E] [--batch B] [--seed s] [--device cpu|cuda] [--preset default|paper]
                      [--channels C] [--width W] [--depth L] [--temperature T] [--lr X] [--threads n]
                      [--memory-init auto|uniform|samples] [--memory-weight β]
-                     [--head-width w] [--head-epochs E] [--head-lr X] [--head-weight w] [--restoration on|off]
+                     [--head-width w] [--head-epochs E] [--head-lr X] [--head-weight w] [--restoration on|off] [--flip-averaging on|off]
                      [--checkpoint <file> --checkpoint-every K] [--no-flips] --out <model file>
                      [--select [--select-budget <minutes>] [--select-on <labelled folder>]]
                      --select chooses division, temperature, residual and pooling (and, with --head-width, head or
@@ -35,7 +35,7 @@ internal static class DaadTool
                      folder with good/ and one subfolder per defect kind (never images the model trains on); the
                      candidates then train on every training image
         daad eval    --model <file> --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
-                     --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma] [--memory-weight β] [--head-weight w]
+                     --report <report.json> [--pictures <dir>] [--panels n] [--pooling mean|max|top] [--smoothing sigma] [--residual-smoothing sigma] [--memory-weight β] [--head-weight w] [--flip-averaging on|off]
         daad score   --model <file> <image or folder>... [--json]
         daad compare --data <path> --format ... [--category] [--normal-class <k>] [--split ...]
                      (--models daad,ae,... | --divisions "2,2,1;4,4,1;8,8,1;pixel") [--model daad] [training options]

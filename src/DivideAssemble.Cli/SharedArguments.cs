@@ -100,6 +100,7 @@ internal static class SharedArguments
         o.Training.HeadLearningRate = a.Double("head-lr") ?? o.Training.HeadLearningRate;
         o.Training.HeadEpochs = a.Int("head-epochs") ?? o.Training.HeadEpochs;
         o.Scoring.HeadWeight = a.Double("head-weight") ?? o.Scoring.HeadWeight;
+        o.Scoring.FlipAveraging = a.Choice("flip-averaging", Switches, o.Scoring.FlipAveraging);
         o.Network.Depth = a.Int("depth") ?? o.Network.Depth;
         o.Training.Epochs = a.Int("epochs") ?? o.Training.Epochs;
         o.Training.BatchSize = a.Int("batch") ?? o.Training.BatchSize;

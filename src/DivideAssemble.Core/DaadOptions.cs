@@ -70,7 +70,7 @@ public sealed class DaadOptions
             NormalizeFeatures = false,
             MemoryInit = MemoryInit.Uniform,
         },
-        Scoring = new ScoringOptions { Gamma = 0.9, SmoothingSigma = 0, ResidualSigma = 0, Pooling = ImageScorePooling.Mean, MemoryWeight = 0 },
+        Scoring = new ScoringOptions { Gamma = 0.9, SmoothingSigma = 0, ResidualSigma = 0, Pooling = ImageScorePooling.Mean, MemoryWeight = 0, FlipAveraging = false },
     };
 
     /// <summary>Returns <see cref="TrainingOptions.MemoryInit"/> resolved for this network (<see cref="MemoryInit.Auto"/> never comes back).</summary>
@@ -105,6 +105,20 @@ public sealed class DaadOptions
 
     /// <summary>Returns the weight w of the head's score: 0 without a head; <see cref="ScoringOptions.HeadWeight"/> when set; else <see cref="ScoringOptions.DefaultHeadWeight"/>.</summary>
     public double EffectiveHeadWeight() => !Network.HasHead ? 0 : Scoring.HeadWeight ?? ScoringOptions.DefaultHeadWeight;
+
+    /// <summary>
+    /// Returns the flips whose views scoring averages with the image itself: none unless <see cref="ScoringOptions.FlipAveraging"/>
+    /// (on when unset: <see cref="ScoringOptions.DefaultFlipAveraging"/>); else the flips training applied.
+    /// </summary>
+    public (bool Horizontal, bool Vertical) ScoringFlips() =>
+        Scoring.FlipAveraging ?? ScoringOptions.DefaultFlipAveraging ? (Training.HorizontalFlip, Training.VerticalFlip) : (false, false);
+
+    /// <summary>Returns how many views of an image scoring averages (<see cref="ScoringFlips"/>): 1, 2 or 4.</summary>
+    public int ScoringViews()
+    {
+        var (horizontal, vertical) = ScoringFlips();
+        return (horizontal ? 2 : 1) * (vertical ? 2 : 1);
+    }
 
     /// <summary>Describes the options in one line: variant, input, division, memory, head, training length, scoring and seed.</summary>
     /// <returns>The line.</returns>

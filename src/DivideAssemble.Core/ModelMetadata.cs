@@ -79,9 +79,10 @@ public static class ModelMetadata
     internal static string OptionsToJson(DaadOptions options) => JsonSerializer.Serialize(Stored(options), Json);
 
     /// <summary>
-    /// The options as a model file or export stores them: a discriminative head's score weight written out.
-    /// Files written before <see cref="ScoringOptions.DefaultHeadWeight"/> was 0.5 left it unset, which meant 1;
-    /// so that every file says which, new files store the number and <see cref="Restored"/> reads an unset one as 1.
+    /// The options as a model file or export stores them: a discriminative head's score weight and flip averaging written out.
+    /// Files written before <see cref="ScoringOptions.DefaultHeadWeight"/> was 0.5 left it unset, which meant 1, and files
+    /// written before <see cref="ScoringOptions.FlipAveraging"/> existed scored one view; so that every file says which, new
+    /// files store both and <see cref="Restored"/> reads an unset weight as 1 and unset flip averaging as off.
     /// </summary>
     internal static DaadOptions Stored(DaadOptions options)
     {
@@ -91,10 +92,11 @@ public static class ModelMetadata
             stored.Scoring.HeadWeight ??= stored.EffectiveHeadWeight();
         }
 
+        stored.Scoring.FlipAveraging ??= ScoringOptions.DefaultFlipAveraging;
         return stored;
     }
 
-    /// <summary>Reads stored options as they were meant (see <see cref="Stored"/>): a head model's unset score weight is 1.</summary>
+    /// <summary>Reads stored options as they were meant (see <see cref="Stored"/>): a head model's unset score weight is 1, unset flip averaging off.</summary>
     internal static DaadOptions Restored(DaadOptions options)
     {
         if (options.Network.HasHead)
@@ -102,6 +104,8 @@ public static class ModelMetadata
             options.Scoring.HeadWeight ??= 1;
         }
 
+        // Written before flip averaging: the model was calibrated on one view.
+        options.Scoring.FlipAveraging ??= false;
         return options;
     }
 

@@ -59,7 +59,15 @@ public static class ModelSummary
             : sc.Pooling.ToString();
         double beta = options.EffectiveMemoryWeight();
         string memoryDistance = beta > 0 ? string.Create(CultureInfo.InvariantCulture, $", memory distance at weight {beta:G3}") : string.Empty;
-        lines.Add(string.Create(CultureInfo.InvariantCulture, $"  scoring: {residual}, map smoothed at σ {sc.MapSigma(n.ImageSize):G3} px, {pooling} pooling{memoryDistance}"));
+        var (horizontal, vertical) = options.ScoringFlips();
+        string views = (horizontal, vertical) switch
+        {
+            (true, true) => "; each image scored as the mean of 4 views (itself and its horizontal, vertical and double flips)",
+            (true, false) => "; each image scored as the mean of 2 views (itself and its horizontal flip)",
+            (false, true) => "; each image scored as the mean of 2 views (itself and its vertical flip)",
+            _ => string.Empty,
+        };
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"  scoring: {residual}, map smoothed at σ {sc.MapSigma(n.ImageSize):G3} px, {pooling} pooling{memoryDistance}{views}"));
         if (n.HasMemory)
         {
             lines.Add("  memory items: " + (options.EffectiveMemoryInit() == MemoryInit.Samples ? "started from training images" : "started uniform (±1/√D)"));

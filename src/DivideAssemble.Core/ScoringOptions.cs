@@ -78,6 +78,20 @@ public sealed class ScoringOptions
     [Range(0.0, 1.0)]
     public double? HeadWeight { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether each image is scored as the mean of its views under the flips training applied
+    /// (<see cref="TrainingOptions.HorizontalFlip"/>, <see cref="TrainingOptions.VerticalFlip"/>: the image, and its
+    /// mirror images the model learned as normal): every view is reconstructed and scored, each view's maps flipped
+    /// back and averaged before the image score is pooled, and L(x), M(x) averaged over the views. Four views with
+    /// both flips, two with one; a model trained without flips scores one view either way. It costs as many
+    /// network passes per image as there are views. <see langword="null"/> resolves with <see cref="DaadOptions.ScoringFlips"/>.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: on (<see cref="DefaultFlipAveraging"/>; docs/defaults.md says why). Model files store the value; one written before flip averaging existed scores one view, as it did.</value>
+    public bool? FlipAveraging { get; set; }
+
+    /// <summary>Whether <see cref="FlipAveraging"/> = <see langword="null"/> averages over the training's flips.</summary>
+    public const bool DefaultFlipAveraging = true;
+
     /// <summary>The head weight w that <see cref="HeadWeight"/> = <see langword="null"/> gives a model with a discriminative head: the mean of the z-scored reconstruction and head scores.</summary>
     public const double DefaultHeadWeight = 0.5;
 

@@ -33,6 +33,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
     private readonly ScoringOptions scoring;
     private readonly PoolingMethod pooling;
     private readonly ResidualMethod residual;
+    private readonly FlipViews views;
 
     /// <summary>Creates a scorer over trained modules with the options they were trained with.</summary>
     /// <param name="generator">The generator.</param>
@@ -80,6 +81,7 @@ public sealed class AnomalyScorer : IAnomalyScorer
         scoring.HeadWeight = options.EffectiveHeadWeight();
         pooling = ScoringMethods.Current.Pooling(scoring.Pooling);
         residual = ScoringMethods.Current.Residual(scoring.Residual);
+        views = FlipViews.Of(options);
         if (calibration is not null)
         {
             CheckNormalisers(calibration, nameof(calibration));
@@ -309,27 +311,31 @@ public sealed class AnomalyScorer : IAnomalyScorer
         var device = generator.parameters().First().device;
         var x = images.to(float32).to(device);
         CheckFinite(x);
-        var recon = generator.call(x);
-        var distance = scoring.MemoryWeight > 0 ? generator.MemoryDistance(x) : null;
-        var raw = residual.Map(x, recon, scoring, normalisers);
+
+        // Every view of the images (ScoringOptions.FlipAveraging) goes through the networks as one batch; maps are flipped
+        // back and averaged, per-image terms averaged, before anything is pooled or smoothed.
+        var xv = views.Stack(x);
+        var reconViews = generator.call(xv);
+        var distance = scoring.MemoryWeight > 0 ? views.AverageValues(generator.MemoryDistance(xv)) : null;
+        var raw = views.AverageMaps(residual.Map(xv, reconViews, scoring, normalisers));
         var smooth = AnomalyMaps.Smooth(raw, scoring.MapSigma(ImageSize));
         Tensor? alignment = null;
         if (discriminator is not null)
         {
-            var fReal = discriminator.call(x).Features;
-            var fFake = discriminator.call(recon).Features;
-            alignment = FeatureAlignment.PerImage(fReal, fFake, options.Training.NormalizeFeatures);
+            var fReal = discriminator.call(xv).Features;
+            var fFake = discriminator.call(reconViews).Features;
+            alignment = views.AverageValues(FeatureAlignment.PerImage(fReal, fFake, options.Training.NormalizeFeatures));
         }
 
         Tensor? probability = null, probabilitySmoothed = null;
         if (head is not null && (withHead ?? scoring.HeadWeight > 0))
         {
             head.eval();
-            probability = head.Probability(x, recon);
+            probability = views.AverageMaps(head.Probability(xv, reconViews));
             probabilitySmoothed = AnomalyMaps.Smooth(probability, scoring.MapSigma(ImageSize));
         }
 
-        return new ScoreMaps(raw, smooth, recon, alignment, distance) { Head = probability, HeadSmoothed = probabilitySmoothed };
+        return new ScoreMaps(raw, smooth, views.First(reconViews), alignment, distance) { Head = probability, HeadSmoothed = probabilitySmoothed };
     }
 }
 

@@ -153,7 +153,7 @@ public sealed class CliTests : TempFolderTest
         // Options that change the baked-in graph are refused on an .onnx with one line.
         (code, stdout, stderr) = await Run("eval", "--model", onnx, "--data", category, "--format", "mvtec", "--report", Path.Combine(dir, "p.json"), "--pooling", "max");
         code.Should().Be(2);
-        stderr.Trim().Should().StartWith("error: --pooling, --smoothing, --residual-smoothing, --memory-weight and --head-weight change the scoring graph baked into the exported model").And.NotContain("\n");
+        stderr.Trim().Should().StartWith("error: --pooling, --smoothing, --residual-smoothing, --memory-weight, --head-weight and --flip-averaging change the scoring graph baked into the exported model").And.NotContain("\n");
 
         static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         static string Key(string line) => line.Split('\t')[0] + "\t" + line.Split('\t')[2];

@@ -105,11 +105,10 @@ public sealed class DetectorTests : TempFolderTest
         string path = Path.Combine(dir, "head.daad");
         detector.Save(path);
 
-        // The header (after magic, version and kind: an int32 length, then JSON) holds the number, not null.
-        var bytes = File.ReadAllBytes(path);
-        int length = BitConverter.ToInt32(bytes, 16);
-        string json = System.Text.Encoding.UTF8.GetString(bytes, 20, length);
+        // The header holds the number, not null.
         var weight = new System.Text.RegularExpressions.Regex("\"headWeight\":0.5", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        string olderPath = Path.Combine(dir, "older.daad");
+        string json = RewriteHeader(path, olderPath, json => weight.Replace(json, "\"headWeight\":null"));
         weight.IsMatch(json).Should().BeTrue(json);
         using (var loaded = AnomalyDetector.Load(path))
         {
@@ -117,11 +116,6 @@ public sealed class DetectorTests : TempFolderTest
         }
 
         // A file from before the 0.5 default left it unset, meaning 1: it still scores so.
-        var older = System.Text.Encoding.UTF8.GetBytes(weight.Replace(json, "\"headWeight\":null"));
-        var file = bytes[..16].Concat(BitConverter.GetBytes(older.Length)).Concat(older).Concat(bytes[(20 + length)..]).ToArray();
-        System.Security.Cryptography.SHA256.HashData(file.AsSpan(0, file.Length - 32)).CopyTo(file, file.Length - 32);
-        string olderPath = Path.Combine(dir, "older.daad");
-        File.WriteAllBytes(olderPath, file);
         using var old = AnomalyDetector.Load(olderPath);
         old.Options.EffectiveHeadWeight().Should().Be(1);
         var atOne = detector.Options.Scoring.Clone();
@@ -264,6 +258,116 @@ public sealed class DetectorTests : TempFolderTest
         reports.Count(r => !r.EndOfEpoch).Should().Be(2 * 3); // 18 training images, batch 8
         reports.Should().OnlyContain(r => r.ImagesPerSecond > 0 && r.AdversarialLoss.HasValue == !r.EndOfEpoch);
         reports.Where(r => r.EndOfEpoch).Should().OnlyContain(r => r.ValidationLoss.HasValue);
+    }
+
+    [Test]
+    public void Flip_averaging_scores_each_image_as_the_mean_of_its_views_under_the_training_flips()
+    {
+        using var scope = NewDisposeScope();
+        var train = new TensorImageSource(Synthetic.Textures(24, 32, 1, false));
+        using var detector = Builder(ModelVariant.DaadPlus, epochs: 1).WithBlockDivision(1, 1).Build();
+        detector.Fit(train);
+        detector.Options.ScoringViews().Should().Be(4, "training flipped both ways, and flip averaging is on unless turned off");
+        var images = Synthetic.Textures(3, 32, 9, true);
+        var averaged = detector.Score(images);
+        averaged.Should().OnlyContain(r => r.AlignmentError != null && r.MemoryDistance != null, "L and M are averaged too");
+
+        // The same model scoring one view: its maps of the four flipped images, flipped back, average to the map of flip
+        // averaging; R, L and M of the views average likewise (R pools the averaged map, so it is at most their mean); the
+        // reconstruction is the image's own.
+        var normals = ImageSources.Subset(train, detector.HeldOutIndices(train.Count));
+        var one = detector.Options.Scoring;
+        one.FlipAveraging = false;
+        detector.ChangeScoring(one, normals);
+        detector.Options.ScoringViews().Should().Be(1);
+        var flips = new[] { Array.Empty<long>(), new long[] { 3 }, new long[] { 2 }, new long[] { 2, 3 } };
+        var views = flips.Select(d => detector.Score(d.Length == 0 ? images : images.flip(d))).ToArray();
+        for (int i = 0; i < 3; i++)
+        {
+            var expected = new double[32 * 32];
+            for (int v = 0; v < flips.Length; v++)
+            {
+                bool horizontal = flips[v].Contains(3), vertical = flips[v].Contains(2);
+                for (int y = 0; y < 32; y++)
+                {
+                    for (int x = 0; x < 32; x++)
+                    {
+                        expected[(y * 32) + x] += views[v][i].AnomalyMap[((vertical ? 31 - y : y) * 32) + (horizontal ? 31 - x : x)] / 4.0;
+                    }
+                }
+            }
+
+            string at = $"image {i}";
+            averaged[i].AnomalyMap.Zip(expected, (a, e) => Math.Abs(a - e)).Max().Should().BeLessThan(1e-5 * expected.Max(), at);
+            averaged[i].AlignmentError!.Value.Should().BeApproximately(views.Average(v => v[i].AlignmentError!.Value), 1e-5 * averaged[i].AlignmentError!.Value, at);
+            averaged[i].MemoryDistance!.Value.Should().BeApproximately(views.Average(v => v[i].MemoryDistance!.Value), 1e-5, at);
+            averaged[i].ReconstructionError.Should().BeLessThanOrEqualTo(views.Average(v => v[i].ReconstructionError) * (1 + 1e-5), at);
+            averaged[i].Reconstruction.Zip(views[0][i].Reconstruction, (a, e) => Math.Abs(a - e)).Max().Should().BeLessThan(1e-5f, at);
+        }
+
+        // One view scores a flipped image differently; with the four views every flip of an image scores the same.
+        views[1].Zip(views[0], (a, b) => Math.Abs(a.Score - b.Score)).Max().Should().BeGreaterThan(1e-3);
+        one.FlipAveraging = null;
+        detector.ChangeScoring(one, normals);
+        var scores = detector.Score(images).Select(r => r.Score).ToList();
+        foreach (var flip in flips.Skip(1))
+        {
+            detector.Score(images.flip(flip)).Select(r => r.Score).Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-4);
+        }
+    }
+
+    [Test]
+    public void A_model_trained_without_flips_or_with_the_paper_preset_scores_one_view()
+    {
+        var options = new DaadOptions();
+        options.ScoringViews().Should().Be(4);
+        options.Training.VerticalFlip = false;
+        options.ScoringViews().Should().Be(2);
+        options.Training.HorizontalFlip = false;
+        options.ScoringViews().Should().Be(1, "no flips were learned as normal");
+        DaadOptions.Paper.ScoringViews().Should().Be(1, "the paper scores the image alone");
+    }
+
+    [Test]
+    public void A_model_stores_flip_averaging_and_a_file_written_before_it_scores_one_view_as_it_did()
+    {
+        using var scope = NewDisposeScope();
+        using var detector = Trained(ModelVariant.Daad, epochs: 1);
+        string path = Path.Combine(dir, "model.daad"), olderPath = Path.Combine(dir, "older.daad");
+        detector.Save(path);
+        string json = RewriteHeader(path, olderPath, json => json.Replace("\"flipAveraging\":true", string.Empty, StringComparison.OrdinalIgnoreCase).Replace(",,", ",", StringComparison.Ordinal).Replace(",}", "}", StringComparison.Ordinal));
+        json.Should().ContainEquivalentOf("\"flipAveraging\":true", "files store the resolved value");
+        using (var loaded = AnomalyDetector.Load(path))
+        {
+            loaded.Options.ScoringViews().Should().Be(4);
+        }
+
+        using var old = AnomalyDetector.Load(olderPath);
+        old.Options.Scoring.FlipAveraging.Should().BeFalse("a file without the field was calibrated on one view");
+        old.Options.ScoringViews().Should().Be(1);
+        var one = detector.Options.Scoring;
+        one.FlipAveraging = false;
+        detector.ChangeScoring(one, new TensorImageSource(Synthetic.Textures(4, 32, 2, false)));
+        var images = Synthetic.Textures(3, 32, 9, true);
+        old.Score(images).Select(r => r.ReconstructionError).Should().Equal(detector.Score(images).Select(r => r.ReconstructionError), (a, b) => Math.Abs(a - b) < 1e-9);
+        ModelMetadata.OptionsFromJson("{}", "test").Scoring.FlipAveraging.Should().BeFalse("exports without the field read alike");
+    }
+
+    /// <summary>
+    /// Writes a copy of model file <paramref name="path"/> to <paramref name="copy"/> with its header JSON edited (as an older
+    /// library would have written it) and its checksum made good; returns the original header JSON. The header follows magic,
+    /// version and kind: an int32 length, then the JSON.
+    /// </summary>
+    private static string RewriteHeader(string path, string copy, Func<string, string> edit)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int length = BitConverter.ToInt32(bytes, 16);
+        string json = System.Text.Encoding.UTF8.GetString(bytes, 20, length);
+        var edited = System.Text.Encoding.UTF8.GetBytes(edit(json));
+        var file = bytes[..16].Concat(BitConverter.GetBytes(edited.Length)).Concat(edited).Concat(bytes[(20 + length)..]).ToArray();
+        System.Security.Cryptography.SHA256.HashData(file.AsSpan(0, file.Length - 32)).CopyTo(file, file.Length - 32);
+        File.WriteAllBytes(copy, file);
+        return json;
     }
 
     internal static AnomalyDetector Trained(ModelVariant variant, int epochs)

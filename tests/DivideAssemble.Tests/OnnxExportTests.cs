@@ -31,7 +31,7 @@ public sealed class OnnxExportTests : TempFolderTest
             session.OutputMetadata["maps"].Dimensions.Should().Equal(-1, 32, 32);
         }
 
-        file.Options.Should().BeEquivalentTo(detector.Options);
+        file.Options.Should().BeEquivalentTo(ModelMetadata.Stored(detector.Options), "exports store the options with their defaults resolved");
         file.Calibration.Should().Be(detector.Calibration);
         file.GeneratorParameters.Should().Be(detector.GeneratorParameterCount);
         file.DiscriminatorParameters.Should().Be(detector.DiscriminatorParameterCount);

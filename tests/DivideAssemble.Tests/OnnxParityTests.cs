@@ -76,6 +76,16 @@ public sealed class OnnxParityTests : TempFolderTest
             o.Scoring.HeadWeight = headWeight;
         });
 
+    [TestCase(true, false, null)]
+    [TestCase(true, true, false)]
+    public void Flip_averaging_is_exported_with_the_views_it_averages(bool horizontal, bool vertical, bool? flipAveraging) =>
+        CheckParity(ModelVariant.DaadPlus, "1,1,1", 3, 32, o =>
+        {
+            o.Training.HorizontalFlip = horizontal;
+            o.Training.VerticalFlip = vertical;
+            o.Scoring.FlipAveraging = flipAveraging;
+        });
+
     internal static AnomalyDetector Train(ModelVariant variant, string division, int channels, int size, Action<DaadOptions> configure)
     {
         var builder = DaadBuilder.Create()
@@ -110,7 +120,7 @@ public sealed class OnnxParityTests : TempFolderTest
         string path = Path.Combine(dir, "model.onnx");
         detector.ExportOnnx(path).Should().Equal(Path.GetFullPath(path));
         using var onnx = OnnxAnomalyScorer.Load(path);
-        onnx.Options.Should().BeEquivalentTo(detector.Options);
+        onnx.Options.Should().BeEquivalentTo(ModelMetadata.Stored(detector.Options), "the export stores the options with their defaults resolved");
         onnx.Calibration.Should().Be(detector.Calibration);
         double weight = detector.Options.EffectiveHeadWeight();
         detector.Calibration!.HeadMapScale.HasValue.Should().Be(weight is > 0 and < 1, "the maps are mixed only between head weights 0 and 1");

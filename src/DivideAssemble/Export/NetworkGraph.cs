@@ -38,8 +38,8 @@ internal sealed class NetworkGraph
     /// <summary>Gets the name of M(x) <c>[N]</c> once <see cref="Generator"/> has built it (when asked for).</summary>
     public string? MemoryDistance { get; private set; }
 
-    /// <summary>The generator: encoder, memory-read skips, decoder, into the output <c>reconstructions</c>.</summary>
-    public void Generator(string x)
+    /// <summary>The generator: encoder, memory-read skips, decoder, into the value <paramref name="output"/>.</summary>
+    public void Generator(string x, string output)
     {
         var net = options.Network;
         var features = new List<string>();
@@ -69,7 +69,7 @@ internal sealed class NetworkGraph
         }
 
         h = Conv("output.conv.conv", h, net.ResolvedChannels, kernel: 3, stride: 1, pad: 1, transposed: false, bias: true);
-        graph.NodeTo("Tanh", new[] { h }, new[] { ModelMetadata.ReconstructionsOutput });
+        graph.NodeTo("Tanh", new[] { h }, new[] { output });
     }
 
     /// <summary>The discriminative head on the image and its reconstruction: logits <c>[N, 1, S, S]</c>, as <see cref="DiscriminativeHead"/> computes them.</summary>

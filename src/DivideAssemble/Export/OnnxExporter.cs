@@ -27,12 +27,14 @@ internal sealed class OnnxExporter
     private readonly NetworkGraph network;
     private readonly double memoryWeight;
     private readonly double headWeight;
+    private readonly FlipViews views;
 
     private OnnxExporter(ModelNetworks networks, DaadOptions options)
     {
         this.options = options;
         memoryWeight = options.EffectiveMemoryWeight();
         headWeight = options.EffectiveHeadWeight();
+        views = FlipViews.Of(options);
         network = new NetworkGraph(graph, networks, options, memoryWeight > 0);
     }
 
@@ -178,9 +180,15 @@ internal sealed class OnnxExporter
         var net = options.Network;
         int c = net.ResolvedChannels, s = net.ImageSize;
         graph.Input(ModelMetadata.InputName, OnnxGraph.Float, "N", c, s, s);
-        string x = ModelMetadata.InputName;
-        network.Generator(x);
-        string recon = ModelMetadata.ReconstructionsOutput;
+        // Every view of the images (ScoringOptions.FlipAveraging) as one batch; the output reconstructions are the first view's.
+        string x = views.Stack(graph, ModelMetadata.InputName);
+        string recon = views.Count == 1 ? ModelMetadata.ReconstructionsOutput : "reconstructions_views";
+        network.Generator(x, recon);
+        if (views.Count > 1)
+        {
+            graph.NodeTo("Identity", new[] { views.First(graph, recon, c, s, s) }, new[] { ModelMetadata.ReconstructionsOutput });
+        }
+
         Score(x, recon, calibration);
 
         graph.Output(ModelMetadata.ScoresOutput, OnnxGraph.Float, "N");
@@ -204,7 +212,7 @@ internal sealed class OnnxExporter
         graph.Output(ModelMetadata.ReconstructionsOutput, OnnxGraph.Float, "N", c, s, s);
     }
 
-    /// <summary>The anomaly map, R(x), L(x), M(x) and the calibrated score, as <see cref="AnomalyScorer"/> computes them.</summary>
+    /// <summary>The anomaly map, R(x), L(x), M(x) and the calibrated score, as <see cref="AnomalyScorer"/> computes them, from every view of the images (<paramref name="x"/>) and their reconstructions.</summary>
     private void Score(string x, string recon, ScoreCalibration calibration)
     {
         var scoring = options.Scoring;
@@ -212,7 +220,7 @@ internal sealed class OnnxExporter
         var methods = ScoringMethods.Current;
         var residualMethod = methods.Residual(scoring.Residual);
         string residual = graph.Node("Sub", new[] { x, recon });
-        string raw = residualMethod.Map(graph, residual, scoring, c, s, residualMethod.NormalisesScales ? calibration.ResidualNormalisers : null);
+        string raw = views.AverageMaps(graph, residualMethod.Map(graph, residual, scoring, c, s, residualMethod.NormalisesScales ? calibration.ResidualNormalisers : null), s);
         string map = AnomalyMapGraph.Smooth(graph, raw, scoring.MapSigma(s), 0, s);
         if (headWeight == 0)
         {
@@ -226,7 +234,7 @@ internal sealed class OnnxExporter
         {
             // H(x) pools the head's probability as R pools the residual. The anomaly map: at 0 < w < 1 both maps mixed
             // as ScoreCalibration.MixMaps mixes them (constants of this calibration), else the head's alone.
-            string probability = graph.Reshape(graph.Node("Sigmoid", new[] { network.Head(x, recon) }), -1, s, s);
+            string probability = views.AverageMaps(graph, graph.Reshape(graph.Node("Sigmoid", new[] { network.Head(x, recon) }), -1, s, s), s);
             string headMap = AnomalyMapGraph.Smooth(graph, probability, scoring.MapSigma(s), 0, s);
             if (ScoreCalibration.MixesMaps(headWeight) && calibration.HeadMapScale is not null)
             {
@@ -250,7 +258,7 @@ internal sealed class OnnxExporter
         if (options.Network.HasDiscriminator)
         {
             string diff = graph.Node("Sub", new[] { network.Features(x), network.Features(recon) });
-            string l = graph.Reduce("ReduceMean", graph.Node("Mul", new[] { diff, diff }), 1);
+            string l = views.AverageValues(graph, graph.Reduce("ReduceMean", graph.Node("Mul", new[] { diff, diff }), 1));
             graph.NodeTo("Identity", new[] { l }, new[] { ModelMetadata.AlignmentErrorOutput });
             string lz = Standardise(ModelMetadata.AlignmentErrorOutput, calibration.AlignmentMean, calibration.AlignmentStd);
             score = Mix(score, scoring.Gamma, "gamma", lz, 1 - scoring.Gamma, "one_minus_gamma");
@@ -259,7 +267,7 @@ internal sealed class OnnxExporter
         // M(x), the memory distance, mixed in with weight β as ScoreCalibration.Combine does.
         if (memoryWeight > 0)
         {
-            graph.NodeTo("Identity", new[] { network.MemoryDistance ?? throw new InvalidOperationException("The memory distance was not built.") }, new[] { ModelMetadata.MemoryDistanceOutput });
+            graph.NodeTo("Identity", new[] { views.AverageValues(graph, network.MemoryDistance ?? throw new InvalidOperationException("The memory distance was not built.")) }, new[] { ModelMetadata.MemoryDistanceOutput });
             string mz = Standardise(ModelMetadata.MemoryDistanceOutput, calibration.MemoryMean, calibration.MemoryStd);
             score = Mix(score, 1 - memoryWeight, "one_minus_beta", mz, memoryWeight, "beta");
         }

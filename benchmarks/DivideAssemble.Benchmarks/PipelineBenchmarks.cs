@@ -46,10 +46,11 @@ internal static class Pipeline
     /// <summary>The head width of the pipeline mode's "with a discriminative head" cases.</summary>
     public const int HeadWidth = 16;
 
-    public static AnomalyDetector Build(ModelVariant variant, int size, int width = 32, int headWidth = 0)
+    public static AnomalyDetector Build(ModelVariant variant, int size, int width = 32, int headWidth = 0, bool? flipAveraging = null)
     {
         var options = DaadOptions.Default;
         options.Network.HeadWidth = headWidth; // 0: none, whatever the size-derived default
+        options.Scoring.FlipAveraging = flipAveraging; // null: the default (4 views: training flips both ways)
         options.Network.BaseWidth = width;
         options.Network.Variant = variant;
         options.Network.ImageSize = size;
@@ -105,9 +106,9 @@ internal static class Pipeline
         private readonly string? onnxFolder;
         private readonly OnnxAnomalyScorer? onnx;
 
-        public Model(ModelVariant variant, int size, int width = 32, bool withOnnx = false, int headWidth = 0)
+        public Model(ModelVariant variant, int size, int width = 32, bool withOnnx = false, int headWidth = 0, bool? flipAveraging = null)
         {
-            detector = Build(variant, size, width, headWidth);
+            detector = Build(variant, size, width, headWidth, flipAveraging);
             images = (rand(Shapes.Batch, 3, size, size) * 2) - 1;
             var floats = images.data<float>().ToArray();
             int length = 3 * size * size;

@@ -9,7 +9,8 @@ namespace DivideAssemble.Benchmarks;
 /// up until its times settle, then the cases are measured in interleaved rounds (one of each per round),
 /// so a slow phase of the machine hits all of them alike; each row gives the median and the interquartile
 /// range. DAAD with a discriminative head of width <see cref="Pipeline.HeadWidth"/> (the default head weight 0.5, so its map mixes the residual's and the head's; its training step is a generator step and a head step, as a run with as many head epochs as generator epochs takes)
-/// runs in the same rounds, so its cost against DAAD without one is a back-to-back figure. A second pass measures peak and steady resident memory, each case in a fresh process (<see cref="MemoryChild"/>),
+/// runs in the same rounds, so its cost against DAAD without one is a back-to-back figure; so does DAAD scoring one view
+/// (flip averaging off: <see cref="ScoringOptions.FlipAveraging"/>), against the default's four. A second pass measures peak and steady resident memory, each case in a fresh process (<see cref="MemoryChild"/>),
 /// so one case's allocator state never shows up in another's figure.
 /// </summary>
 internal static class PipelineMode
@@ -24,11 +25,14 @@ internal static class PipelineMode
         {
             var variants = new[] { ModelVariant.AutoencoderSkip, ModelVariant.MemAE, ModelVariant.Daad };
             var models = variants.Select(v => new Pipeline.Model(v, size, withOnnx: v == ModelVariant.Daad))
-                .Append(new Pipeline.Model(ModelVariant.Daad, size, withOnnx: true, headWidth: Pipeline.HeadWidth)).ToArray();
+                .Append(new Pipeline.Model(ModelVariant.Daad, size, withOnnx: true, headWidth: Pipeline.HeadWidth))
+                .Append(new Pipeline.Model(ModelVariant.Daad, size, withOnnx: true, flipAveraging: false)).ToArray();
             try
             {
                 var daad = models[2];
                 var head = models[3];
+                var oneView = models[4];
+                const string OneView = "Daad, one view (flip averaging off)";
                 string withHead = $"Daad + head {Pipeline.HeadWidth}";
                 var cases = new List<(string Name, int Images, Action Run)>();
                 foreach (var (variant, model) in variants.Zip(models))
@@ -46,6 +50,8 @@ internal static class PipelineMode
                 cases.Add(($"{withHead} scoring batch, TorchSharp", Shapes.Batch, head.Score));
                 cases.Add(("Daad scoring batch, ONNX Runtime", Shapes.Batch, daad.ScoreOnnx));
                 cases.Add(($"{withHead} scoring batch, ONNX Runtime", Shapes.Batch, head.ScoreOnnx));
+                cases.Add(($"{OneView} scoring batch, TorchSharp", Shapes.Batch, oneView.Score));
+                cases.Add(($"{OneView} scoring batch, ONNX Runtime", Shapes.Batch, oneView.ScoreOnnx));
                 int rounds = size >= 256 ? 7 : 11;
                 var (times, warmUp) = Timing.Interleaved(cases.Select(c => c.Run).ToList(), rounds);
                 for (int c = 0; c < cases.Count; c++)
@@ -55,11 +61,13 @@ internal static class PipelineMode
 
                 // Single-image latency: more samples, interleaved between the two runtimes.
                 int samples = size >= 256 ? 40 : 100;
-                var (latency, _) = Timing.Interleaved(new Action[] { daad.ScoreOne, daad.ScoreOneOnnx, head.ScoreOne, head.ScoreOneOnnx }, samples);
+                var (latency, _) = Timing.Interleaved(new Action[] { daad.ScoreOne, daad.ScoreOneOnnx, head.ScoreOne, head.ScoreOneOnnx, oneView.ScoreOne, oneView.ScoreOneOnnx }, samples);
                 Row(output, size, "Daad single image, TorchSharp", 1, latency[0]);
                 Row(output, size, "Daad single image, ONNX Runtime", 1, latency[1]);
                 Row(output, size, $"{withHead} single image, TorchSharp", 1, latency[2]);
                 Row(output, size, $"{withHead} single image, ONNX Runtime", 1, latency[3]);
+                Row(output, size, $"{OneView} single image, TorchSharp", 1, latency[4]);
+                Row(output, size, $"{OneView} single image, ONNX Runtime", 1, latency[5]);
                 output.WriteLine(FormattableString.Invariant($"|  | (warm-up: {warmUp} rounds until every case's last three times were within 10 %) | | | |"));
             }
             finally

@@ -133,11 +133,21 @@ public sealed class DaadBuilder
         return this;
     }
 
-    /// <summary>Turns random horizontal and vertical flips on or off (off for digit-like data).</summary>
+    /// <summary>Turns random horizontal and vertical flips on or off (off for digit-like data); scoring averages over the same flips unless <see cref="WithFlipAveraging"/> turns that off.</summary>
     public DaadBuilder WithFlips(bool horizontal, bool vertical)
     {
         options.Training.HorizontalFlip = horizontal;
         options.Training.VerticalFlip = vertical;
+        return this;
+    }
+
+    /// <summary>
+    /// Scores each image as the mean of its views under the training's flips (the default), or as itself alone — one
+    /// network pass per image instead of up to four (<see cref="ScoringOptions.FlipAveraging"/>).
+    /// </summary>
+    public DaadBuilder WithFlipAveraging(bool on = true)
+    {
+        options.Scoring.FlipAveraging = on;
         return this;
     }
 

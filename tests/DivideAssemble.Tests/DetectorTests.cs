@@ -326,6 +326,10 @@ public sealed class DetectorTests : TempFolderTest
         options.Training.HorizontalFlip = false;
         options.ScoringViews().Should().Be(1, "no flips were learned as normal");
         DaadOptions.Paper.ScoringViews().Should().Be(1, "the paper scores the image alone");
+        using var oneView = DaadBuilder.Create().WithImageSize(32).WithArchitecture(3, 8, 32).WithFlipAveraging(false).Build();
+        oneView.Options.ScoringViews().Should().Be(1);
+        using var flips = DaadBuilder.Create().WithImageSize(32).WithArchitecture(3, 8, 32).WithFlips(true, false).Build();
+        flips.Options.ScoringViews().Should().Be(2, "training flips horizontally only");
     }
 
     [Test]

@@ -34,27 +34,33 @@ var views = FlipViews.Of(options);
 int size = detector.ImageSize, channels = detector.Channels;
 double sigma = options.Scoring.ResidualFilterSigma(size);
 
-// The residual map the library pools (views averaged, smoothed) and the low-passed residual's channels (views averaged back), per image.
-(Tensor Map, Tensor Raw, Tensor Channels) Residuals(IImageSource source)
+// The residual map the library pools (views averaged, smoothed), unsmoothed, and for colour models the low-passed residual's
+// channels (views averaged back), per image.
+(Tensor Map, Tensor Raw, Tensor? Channels) Residuals(IImageSource source)
 {
     var reader = new BatchReader(source, channels, size);
     var maps = new List<Tensor>();
     var raws = new List<Tensor>();
     var residuals = new List<Tensor>();
-    foreach (var x in reader.Tensors(Enumerable.Range(0, source.Count).ToArray(), 8, CPU))
+    foreach (var batch in reader.Tensors(Enumerable.Range(0, source.Count).ToArray(), 8, CPU))
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        using var x = batch;
         var computed = scorer.ComputeMaps(x, null, withHead: false);
         maps.Add(computed.Smoothed.to(float64).MoveToOuterDisposeScope());
         raws.Add(computed.Raw.to(float64).MoveToOuterDisposeScope());
-        var xv = views.Stack(x);
-        // The low-passed residual [V·B, C, S, S], view-major, so its maps [V·B·C, S, S] chunk by view as AverageMaps expects.
-        var r = AnomalyMaps.Smooth((xv - detector.Generator.call(xv)).flatten(0, 1), sigma);
-        residuals.Add(views.AverageMaps(r.reshape(-1, size, size)).reshape(-1, channels, size, size).to(float64).MoveToOuterDisposeScope());
+        if (channels > 1)
+        {
+            // Only the colour probe needs the residual's channels, which ComputeMaps does not return: a second pass.
+            // The low-passed residual [V·B, C, S, S], view-major, so its maps [V·B·C, S, S] chunk by view as AverageMaps expects.
+            var xv = views.Stack(x);
+            var r = AnomalyMaps.Smooth((xv - detector.Generator.call(xv)).flatten(0, 1), sigma);
+            residuals.Add(views.AverageMaps(r.reshape(-1, size, size)).reshape(-1, channels, size, size).to(float64).MoveToOuterDisposeScope());
+        }
     }
 
-    return (cat(maps, 0), cat(raws, 0), cat(residuals, 0));
+    return (cat(maps, 0), cat(raws, 0), residuals.Count > 0 ? cat(residuals, 0) : null);
 }
 
 double[] Top(Tensor maps, double fraction)
@@ -88,16 +94,17 @@ var notes = new List<string> { string.Create(CultureInfo.InvariantCulture, $"nor
 var mean = normalMaps.mean(new long[] { 0 });
 Cell("per-position ratio", testMaps / mean.clamp_min(1e-12));
 Cell("per-position z", (testMaps - mean) / normalMaps.std(0).clamp_min(1e-12));
-if (channels > 1)
+if (normalResiduals is not null && testResiduals is not null)
 {
     var pixels = normalResiduals.permute(1, 0, 2, 3).reshape(channels, -1);
-    var centred = pixels - pixels.mean(new long[] { 1 }, keepdim: true);
+    var pixelMean = pixels.mean(new long[] { 1 }, keepdim: true);
+    var centred = pixels - pixelMean;
     var covariance = centred.mm(centred.t()) / pixels.shape[1];
     var deviation = covariance.diag().sqrt();
     var correlation = (covariance / deviation.outer(deviation)).data<double>().ToArray();
     notes.Add("channel correlations " + string.Join(" ", Enumerable.Range(0, channels).SelectMany(i => Enumerable.Range(i + 1, channels - i - 1).Select(j => correlation[(i * channels) + j].ToString("F2", CultureInfo.InvariantCulture)))));
     var inverse = linalg.inv(covariance);
-    var f = (testResiduals.permute(0, 2, 3, 1) - pixels.mean(new long[] { 1 })).contiguous();
+    var f = (testResiduals.permute(0, 2, 3, 1) - pixelMean.squeeze(1)).contiguous();
     Cell("colour: channel mean square", testResiduals.pow(2).mean(new long[] { 1 }));
     Cell("colour: Mahalanobis", (f.matmul(inverse) * f).sum(3));
 }
